@@ -1,0 +1,1 @@
+"""Residents, staff, offices (課), roles and sessions."""

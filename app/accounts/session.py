@@ -1,0 +1,74 @@
+"""The resident's signed-in session.
+
+Flask's cookie session is signed, not revocable, so it names the resident's ``session_version``:
+signing out bumps the version in the database and every copy of the old cookie dies with it.
+Inactivity is enforced here too: ``last_seen`` older than the idle limit ends the session.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+
+from flask import current_app, g, redirect, request, session, url_for
+
+from app.accounts.models import Resident
+from app.extensions import db
+
+_KEY = "resident"
+
+
+def sign_in(resident: Resident) -> None:
+    locale = session.get("locale")
+    session.clear()  # a fresh session on sign-in: no fixation of a pre-sign-in cookie
+    session[_KEY] = {"id": resident.id, "v": resident.session_version}
+    session["last_seen"] = int(time.time())
+    if locale:
+        session["locale"] = locale
+    session.permanent = True
+
+
+def sign_out(resident: Resident | None) -> None:
+    if resident is not None:
+        resident.session_version += 1
+        db.session.flush()
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale
+
+
+def idle_seconds_left() -> int:
+    limit = current_app.config["RESIDENT_IDLE_MINUTES"] * 60
+    return max(0, limit - (int(time.time()) - session.get("last_seen", 0)))
+
+
+def load_resident() -> None:
+    """Before each request: put the signed-in resident (or None) on ``g``; note if the session idled out."""
+    g.resident = None
+    g.session_expired = False
+    data = session.get(_KEY)
+    if not data:
+        return
+    if idle_seconds_left() <= 0:
+        session.pop(_KEY, None)
+        g.session_expired = True
+        return
+    resident = db.session.get(Resident, data.get("id"))
+    if resident is None or resident.session_version != data.get("v"):
+        session.pop(_KEY, None)
+        g.session_expired = True
+        return
+    g.resident = resident
+    if request.endpoint != "web.session_status":
+        session["last_seen"] = int(time.time())
+
+
+def resident_required(view):
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if g.get("resident") is None:
+            return redirect(url_for("accounts.sign_in", next=request.full_path if request.method == "GET" else None))
+        return view(*args, **kwargs)
+
+    return wrapped

@@ -1,0 +1,90 @@
+"""Configuration: the only module that reads ``os.environ``.
+
+Development generates its secrets into the instance folder (mode 0600) so a fresh clone runs at once;
+production refuses to start without them, because a generated secret there would silently differ
+between nodes and be lost with the container.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from pathlib import Path
+
+#: Secrets that production must receive from the environment.
+REQUIRED_SECRETS = ("SECRET_KEY", "MADOGUCHI_KEY_PASSPHRASE", "MADOGUCHI_FIELD_KEY")
+
+
+class ConfigurationError(RuntimeError):
+    """The environment does not describe a service that may start."""
+
+
+def _dev_secret(instance_path: Path, name: str) -> str:
+    """Read or create a development secret file in the instance folder, readable by the owner only."""
+    secret_dir = instance_path / "secrets"
+    secret_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = secret_dir / name
+    if not path.exists():
+        value = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+        # O_EXCL: two processes starting at once must not overwrite each other's secret.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as fh:
+            fh.write(value)
+        return value
+    return path.read_text().strip()
+
+
+def load_config(overrides: dict | None = None) -> dict:
+    """Build the Flask configuration from the environment, then apply ``overrides`` (tests)."""
+    env = os.environ
+    overrides = dict(overrides or {})
+    instance_path = Path(overrides.pop("INSTANCE_PATH", None) or env.get("MADOGUCHI_INSTANCE_PATH") or "instance")
+    instance_path = instance_path.resolve()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    madoguchi_env = overrides.get("MADOGUCHI_ENV") or env.get("MADOGUCHI_ENV", "development")
+    if madoguchi_env not in ("development", "production"):
+        raise ConfigurationError(f"MADOGUCHI_ENV must be 'development' or 'production', not {madoguchi_env!r}")
+    is_production = madoguchi_env == "production"
+
+    secret_values: dict[str, str] = {}
+    for name in REQUIRED_SECRETS:
+        value = overrides.get(name) or env.get(name)
+        if not value:
+            if is_production:
+                raise ConfigurationError(f"{name} must be set in production")
+            value = _dev_secret(instance_path, name.lower())
+        secret_values[name] = value
+
+    config = {
+        "MADOGUCHI_ENV": madoguchi_env,
+        "INSTANCE_PATH": str(instance_path),
+        "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL") or f"sqlite:///{instance_path / 'madoguchi.db'}",
+        "MADOGUCHI_BASE_URL": env.get("MADOGUCHI_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "MADOGUCHI_CATALOGUE_PATH": env.get("MADOGUCHI_CATALOGUE_PATH") or None,
+        "SMTP_URL": env.get("SMTP_URL") or None,
+        "MAIL_SENDER": env.get("MADOGUCHI_MAIL_SENDER", "madoguchi@example.lg.jp"),
+        **secret_values,
+        # Elderly residents fill slowly: the CSRF token lives as long as the session, and the
+        # session idles out only after RESIDENT_IDLE_MINUTES (with a warning and a way to extend).
+        "WTF_CSRF_TIME_LIMIT": None,
+        "RESIDENT_IDLE_MINUTES": int(env.get("MADOGUCHI_IDLE_MINUTES", "30")),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": is_production,
+        "SESSION_COOKIE_NAME": "madoguchi_session",
+        "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
+        "UPLOAD_MAX_BYTES": 5 * 1024 * 1024,
+        "RATELIMIT_STORAGE_URI": env.get("MADOGUCHI_RATELIMIT_STORAGE", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "BABEL_DEFAULT_LOCALE": "ja",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Tokyo",
+        "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
+        "JSON_AS_ASCII": False,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    }
+    config.update(overrides)
+    return config

@@ -1,0 +1,85 @@
+"""Enqueue and claim jobs.
+
+Jobs are written in the caller's transaction (so a rolled-back request sends nothing) and claimed
+by the worker with an atomic conditional UPDATE: of two workers racing for one row, only the one
+whose UPDATE still sees it pending (or its lease expired) gets rowcount 1. On PostgreSQL the
+candidate rows are first picked with FOR UPDATE SKIP LOCKED so workers do not queue on each other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import sqlalchemy as sa
+
+from app.db import utcnow
+from app.delivery.models import Job
+from app.extensions import db
+
+LEASE = dt.timedelta(minutes=5)
+BACKOFF_BASE_SECONDS = 30
+BACKOFF_CAP_SECONDS = 3600
+
+
+def enqueue(kind: str, payload: dict, *, idempotency_key: str, max_attempts: int = 8) -> Job:
+    """Add a job to the current transaction; an existing job with the same key is returned instead."""
+    existing = db.session.scalar(sa.select(Job).where(Job.idempotency_key == idempotency_key))
+    if existing is not None:
+        return existing
+    job = Job(kind=kind, payload=payload, idempotency_key=idempotency_key, max_attempts=max_attempts)
+    db.session.add(job)
+    db.session.flush()
+    return job
+
+
+def _claimable(now: dt.datetime):
+    return sa.or_(
+        sa.and_(Job.state == "pending", Job.run_after <= now),
+        sa.and_(Job.state == "running", Job.lease_until < now),
+    )
+
+
+def claim_next(worker_id: str, kinds: list[str] | None = None) -> Job | None:
+    """Claim one due job (committing the claim) or return None."""
+    now = utcnow()
+    candidates = sa.select(Job.id).where(_claimable(now)).order_by(Job.run_after, Job.id).limit(5)
+    if kinds:
+        candidates = candidates.where(Job.kind.in_(kinds))
+    if db.engine.dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    for job_id in db.session.scalars(candidates).all():
+        claimed = db.session.execute(
+            sa.update(Job)
+            .where(Job.id == job_id, _claimable(now))
+            .values(state="running", lease_until=now + LEASE, worker_id=worker_id, attempts=Job.attempts + 1)
+        )
+        if claimed.rowcount == 1:
+            db.session.commit()
+            return db.session.get(Job, job_id)
+    db.session.commit()
+    return None
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """Exponential backoff with full jitter, so a gateway that comes back is not hit by every retry at once."""
+    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempts - 1))
+    return dt.timedelta(seconds=random.uniform(ceiling / 2, ceiling))
+
+
+def mark_done(job: Job) -> None:
+    job.state = "done"
+    job.finished_at = utcnow()
+    job.lease_until = None
+    job.last_error = None
+
+
+def mark_failed(job: Job, error: str, *, permanent: bool = False) -> None:
+    job.last_error = error[:2000]
+    job.lease_until = None
+    if permanent or job.attempts >= job.max_attempts:
+        job.state = "dead"
+        job.finished_at = utcnow()
+    else:
+        job.state = "pending"
+        job.run_after = utcnow() + backoff(job.attempts)

@@ -1,0 +1,69 @@
+"""The worker loop: claim a due job, run its handler outside any transaction, record the result."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Callable
+
+from flask import current_app
+
+from app.delivery import jobs, mail
+from app.delivery.models import Job
+from app.extensions import db
+
+#: kind → handler(payload). Later issues register rendering, sealing and fax here.
+HANDLERS: dict[str, Callable[[dict], None]] = {mail.KIND: mail.send}
+PERMANENT_ERRORS: tuple[type[Exception], ...] = (mail.PermanentFailure,)
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def run_job(job: Job) -> None:
+    handler = HANDLERS.get(job.kind)
+    payload = dict(job.payload)
+    job_id = job.id
+    # End the claim's transaction before the slow, external part: a send must never hold a lock.
+    db.session.commit()
+    try:
+        if handler is None:
+            raise mail.PermanentFailure(f"no handler for job kind {job.kind!r}")
+        handler(payload)
+    except PERMANENT_ERRORS as exc:
+        _record(job_id, error=f"{type(exc).__name__}: {exc}", permanent=True)
+    except Exception as exc:  # noqa: BLE001 — any other failure is retried with backoff
+        current_app.logger.warning("job %s (%s) failed: %s", job_id, job.kind, exc)
+        _record(job_id, error=f"{type(exc).__name__}: {exc}", permanent=False)
+    else:
+        _record(job_id, error=None)
+
+
+def _record(job_id: int, *, error: str | None, permanent: bool = False) -> None:
+    job = db.session.get(Job, job_id)
+    if error is None:
+        jobs.mark_done(job)
+    else:
+        jobs.mark_failed(job, error, permanent=permanent)
+    db.session.commit()
+
+
+def run_due(limit: int | None = None) -> int:
+    """Run every job that is due now (at most ``limit``); return how many ran."""
+    me = worker_id()
+    count = 0
+    while limit is None or count < limit:
+        job = jobs.claim_next(me)
+        if job is None:
+            break
+        run_job(job)
+        count += 1
+    return count
+
+
+def run_forever(poll_seconds: float = 1.0) -> None:
+    while True:
+        if run_due() == 0:
+            time.sleep(poll_seconds)

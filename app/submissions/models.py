@@ -1,0 +1,84 @@
+"""A resident's filled-in form, from draft to decision, and its history."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.accounts.models import Resident
+from app.catalogue.models import FormVersion
+from app.db import Base, CreatedAtMixin, utcnow
+
+
+class Submission(CreatedAtMixin, Base):
+    __tablename__ = "submissions"
+    __table_args__ = (
+        sa.Index("ix_submissions_resident_id_updated_at", "resident_id", "updated_at"),
+        sa.Index("ix_submissions_state_submitted_at", "state", "submitted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(sa.ForeignKey("residents.id"))
+    #: The version the resident filled against; the submission renders with it forever.
+    form_version_id: Mapped[int] = mapped_column(sa.ForeignKey("form_versions.id"))
+    #: Machine state name (app.submissions.states); denormalised from the history for queries.
+    state: Mapped[str] = mapped_column(sa.String(20), default="draft")
+    #: 受付番号, assigned on submit.
+    receipt_number: Mapped[str | None] = mapped_column(sa.String(20), unique=True)
+    #: Answers by field name, normalised where they passed validation. Sensitive values are not here.
+    answers: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    #: Sensitive answers (My Number), AES-GCM encrypted JSON; see app.submissions.sensitive.
+    sensitive_answers: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    #: Applicant's display name copied at submit, for search and the office queue.
+    applicant_name: Mapped[str | None] = mapped_column(sa.String(200))
+    #: Message to the resident on return (差し戻し) or the reason on reject (却下).
+    decision_message: Mapped[str | None] = mapped_column(sa.Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    submitted_at: Mapped[dt.datetime | None]
+    decided_at: Mapped[dt.datetime | None]
+
+    resident: Mapped[Resident] = relationship()
+    form_version: Mapped[FormVersion] = relationship()
+    history: Mapped[list[SubmissionHistory]] = relationship(
+        back_populates="submission", order_by="SubmissionHistory.id", cascade="all, delete-orphan"
+    )
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="submission", order_by="Attachment.id", cascade="all, delete-orphan"
+    )
+
+
+class SubmissionHistory(Base):
+    """Append-only record of every state change (and later, of comments and claims)."""
+
+    __tablename__ = "submission_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(sa.ForeignKey("submissions.id"), index=True)
+    action: Mapped[str] = mapped_column(sa.String(30))
+    from_state: Mapped[str | None] = mapped_column(sa.String(20))
+    to_state: Mapped[str] = mapped_column(sa.String(20))
+    #: 'resident', 'staff' or 'system'
+    actor_type: Mapped[str] = mapped_column(sa.String(10))
+    actor_id: Mapped[int | None]
+    message: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    submission: Mapped[Submission] = relationship(back_populates="history")
+
+
+class Attachment(CreatedAtMixin, Base):
+    """An uploaded file; the bytes live in the instance folder under their SHA-256."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(sa.ForeignKey("submissions.id"), index=True)
+    field_name: Mapped[str] = mapped_column(sa.String(80))
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    content_type: Mapped[str] = mapped_column(sa.String(100))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+
+    submission: Mapped[Submission] = relationship(back_populates="attachments")

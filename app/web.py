@@ -1,0 +1,104 @@
+"""Public pages that belong to no single domain: the catalogue front page, language, session keep-alive."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, g, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
+
+from app.accounts.session import idle_seconds_left, load_resident
+from app.workflow.states import STATE_LABELS_JA
+
+bp = Blueprint("web", __name__)
+
+STATE_LABELS_EN = {
+    "draft": "Draft",
+    "submitted": "Submitted",
+    "in_review": "In review",
+    "returned": "Returned for correction",
+    "rejected": "Rejected",
+    "approved": "Approved",
+    "withdrawn": "Withdrawn",
+}
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only same-site relative paths: an open redirect would make a phishing link look like ours."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    return target.rstrip("?") or default
+
+
+@bp.before_app_request
+def _load_resident():
+    load_resident()
+
+
+@bp.get("/")
+def index():
+    from app.catalogue.definition import localized
+    from app.catalogue.service import published_forms
+
+    query = (request.args.get("q") or "").strip()
+    forms = published_forms()
+    locale = str(get_locale())
+    if query:
+        needle = query.casefold()
+        forms = [
+            f for f in forms
+            if needle in f.title_ja.casefold() or needle in f.title_en.casefold()
+            or needle in localized(f.definition.get("summary"), locale).casefold()
+        ]
+    return render_template("web/index.html", forms=forms, query=query)
+
+
+@bp.post("/language")
+def set_language():
+    locale = request.form.get("locale")
+    if locale in ("ja", "en"):
+        session["locale"] = locale
+        if g.resident is not None and g.resident.locale != locale:
+            from app.extensions import db
+
+            g.resident.locale = locale
+            db.session.commit()
+    return redirect(safe_next(request.form.get("next"), url_for("web.index")))
+
+
+@bp.get("/session")
+def session_status():
+    """For the expiry warning script: seconds left, without counting as activity."""
+    return jsonify({"signed_in": g.resident is not None, "seconds_left": idle_seconds_left() if g.resident else 0})
+
+
+@bp.post("/session/extend")
+def extend_session():
+    # load_resident already refreshed last_seen for this request.
+    return redirect(safe_next(request.form.get("next"), url_for("web.index")))
+
+
+def state_label(state: str) -> str:
+    if str(get_locale()) == "en":
+        return STATE_LABELS_EN.get(state, state)
+    return STATE_LABELS_JA.get(state, state)
+
+
+def _localized(text: dict | None) -> str:
+    from app.catalogue.definition import localized
+
+    return localized(text, str(get_locale()))
+
+
+def register_template_helpers(app: Flask) -> None:
+    @app.context_processor
+    def inject():
+        return {
+            "current_locale": str(get_locale()),
+            "idle_seconds_left": idle_seconds_left,
+            "localized": _localized,
+            "state_label": state_label,
+        }

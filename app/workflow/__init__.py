@@ -1,0 +1,1 @@
+"""The approval workflow: states, transitions, routes and decisions."""

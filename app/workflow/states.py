@@ -1,0 +1,78 @@
+"""The submission state machine as data: ``(state, action) → new state``. No Flask imports.
+
+Guards that depend on who acts (ownership, roles, four-eyes) live in the services; this table only
+says which moves exist at all, so every pair can be tested exhaustively.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class State(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    IN_REVIEW = "in_review"
+    RETURNED = "returned"
+    REJECTED = "rejected"
+    APPROVED = "approved"
+    WITHDRAWN = "withdrawn"
+
+
+class Action(StrEnum):
+    SUBMIT = "submit"
+    ENTER_ROUTE = "enter_route"
+    APPROVE = "approve"
+    RETURN = "return"
+    RESUBMIT = "resubmit"
+    REJECT = "reject"
+    WITHDRAW = "withdraw"
+
+
+#: Japanese labels shown on screen (machine names stay in code, the CLI and the API).
+STATE_LABELS_JA = {
+    State.DRAFT: "下書き",
+    State.SUBMITTED: "提出済み",
+    State.IN_REVIEW: "審査中",
+    State.RETURNED: "差し戻し",
+    State.REJECTED: "却下",
+    State.APPROVED: "承認済み",
+    State.WITHDRAWN: "取下げ",
+}
+
+#: An approval that is not the last step keeps the state at in_review; the final one moves it to
+#: approved. The table names the final move; ``approve`` on an intermediate step is a same-state move.
+TRANSITIONS: dict[tuple[State, Action], State] = {
+    (State.DRAFT, Action.SUBMIT): State.SUBMITTED,
+    (State.SUBMITTED, Action.ENTER_ROUTE): State.IN_REVIEW,
+    (State.IN_REVIEW, Action.APPROVE): State.APPROVED,
+    (State.IN_REVIEW, Action.RETURN): State.RETURNED,
+    (State.IN_REVIEW, Action.REJECT): State.REJECTED,
+    (State.RETURNED, Action.RESUBMIT): State.SUBMITTED,
+    (State.SUBMITTED, Action.WITHDRAW): State.WITHDRAWN,
+    (State.IN_REVIEW, Action.WITHDRAW): State.WITHDRAWN,
+    (State.RETURNED, Action.WITHDRAW): State.WITHDRAWN,
+}
+
+#: States from which nothing moves.
+FINAL_STATES = frozenset({State.REJECTED, State.APPROVED, State.WITHDRAWN})
+
+
+class TransitionNotAllowed(Exception):
+    """Raised by :func:`next_state`; services translate it into ``app.errors.InvalidTransition``."""
+
+    def __init__(self, state: str, action: str):
+        super().__init__(f"cannot {action} a submission that is {state}")
+        self.state = state
+        self.action = action
+
+
+def next_state(state: str, action: str) -> State:
+    try:
+        return TRANSITIONS[(State(state), Action(action))]
+    except (KeyError, ValueError):
+        raise TransitionNotAllowed(state, action) from None
+
+
+def allowed_actions(state: str) -> list[Action]:
+    return [action for (from_state, action) in TRANSITIONS if from_state == state]

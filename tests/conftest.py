@@ -1,0 +1,102 @@
+"""Shared fixtures.
+
+The database is built once per session with ``flask db upgrade`` (never ``create_all``), on SQLite by
+default or on the PostgreSQL named by ``DATABASE_URL`` (scripts/test starts one). Every test that uses
+the ``db`` fixture is marked ``db`` automatically, so ``pytest -m db`` is exactly the set that runs
+again on PostgreSQL. Tables are emptied after each such test.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from app import create_app
+from app.extensions import db as _db
+from app.extensions import limiter
+
+DATABASE_URL = os.environ.get("DATABASE_URL")
+
+pytest_plugins = ["tests.fixtures_smtp"]
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "db" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.db)
+
+
+def test_config(instance_path: Path, database_url: str) -> dict:
+    return {
+        "INSTANCE_PATH": str(instance_path),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "TESTING": True,
+        "MADOGUCHI_ENV": "development",
+        "SECRET_KEY": "test-secret-key",
+        "MADOGUCHI_KEY_PASSPHRASE": "test-passphrase",
+        "MADOGUCHI_FIELD_KEY": "dGVzdC1maWVsZC1rZXktMzItYnl0ZXMtbG9uZy4uLi4=",
+        "MADOGUCHI_BASE_URL": "http://madoguchi.test",
+        # Argon2 at full cost makes each sign-in ~100 ms; tests keep the algorithm, not the cost.
+        "PASSWORD_HASH_FAST": True,
+        "RATELIMIT_ENABLED": True,
+    }
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    if DATABASE_URL:
+        engine = sa.create_engine(DATABASE_URL)
+        with engine.begin() as connection:
+            connection.execute(sa.text("DROP SCHEMA public CASCADE"))
+            connection.execute(sa.text("CREATE SCHEMA public"))
+        engine.dispose()
+        return DATABASE_URL
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory, database_url):
+    from flask_migrate import upgrade
+
+    instance = tmp_path_factory.mktemp("instance")
+    application = create_app(test_config(instance, database_url))
+    with application.app_context():
+        upgrade()
+    return application
+
+
+@pytest.fixture
+def app_ctx(app):
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def db(app):
+    """The database session inside an app context; every table is emptied afterwards."""
+    limiter.reset()
+    with app.app_context():
+        yield _db
+        _db.session.rollback()
+        _db.session.remove()
+        tables = [t for t in reversed(_db.metadata.sorted_tables)]
+        with _db.engine.begin() as connection:
+            for table in tables:
+                connection.execute(table.delete())
+    mail_dir = Path(app.config["INSTANCE_PATH"]) / "mail"
+    if mail_dir.exists():
+        for path in mail_dir.glob("*.eml"):
+            path.unlink()
+
+
+@pytest.fixture
+def client(app, db):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()

@@ -1,0 +1,1 @@
+"""A real SMTP server on loopback (aiosmtpd) for the tests that read what the service sent."""
