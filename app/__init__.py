@@ -26,7 +26,7 @@ def create_app(config: dict | None = None) -> Flask:
         __name__,
         instance_path=settings["INSTANCE_PATH"],
         template_folder=str(PROJECT_ROOT / "templates"),
-        static_folder=str(PROJECT_ROOT / "static"),
+        static_folder="static",
     )
     app.config.update(settings)
 
