@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, request, session
+from flask import Flask, g, request, session
 
 from app.config import load_config
 from app.extensions import babel, csrf, db, limiter, migrate
@@ -77,10 +77,13 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _configure_sqlite(app: Flask) -> None:
-    """WAL, foreign keys, and BEGIN IMMEDIATE so concurrent writers queue instead of failing mid-transaction."""
+    """WAL, foreign keys, and BEGIN IMMEDIATE for writing requests so concurrent writers queue
+    instead of failing mid-transaction (see app.db.write_intent)."""
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         return
     import sqlalchemy as sa
+
+    from app.db import write_intent
 
     with app.app_context():
         engine = db.engine
@@ -98,4 +101,15 @@ def _configure_sqlite(app: Flask) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
+
+    @app.before_request
+    def declare_write_intent():
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            g.write_intent_token = write_intent.set(True)
+
+    @app.teardown_request
+    def end_write_intent(_exc):
+        token = g.pop("write_intent_token", None)
+        if token is not None:
+            write_intent.reset(token)

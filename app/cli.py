@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from app.db import intending_to_write
 from app.errors import ValidationFailed
 from app.extensions import db
 
@@ -37,7 +38,8 @@ def catalogue_sync(directory: str | None):
     from app.catalogue.service import sync_catalogue
 
     try:
-        report = sync_catalogue(_catalogue_dirs(directory))
+        with intending_to_write():
+            report = sync_catalogue(_catalogue_dirs(directory))
     except ValidationFailed as exc:
         db.session.rollback()
         for problem in exc.errors.get("problems", [exc.message]):
@@ -75,8 +77,9 @@ def demo_seed():
     """Demo offices, forms, residents and submissions; runs the jobs it creates."""
     from app.demo import seed
 
-    for line in seed(_catalogue_dirs(None)):
-        click.echo(line)
+    with intending_to_write():
+        for line in seed(_catalogue_dirs(None)):
+            click.echo(line)
 
 
 @submissions_cli.command("list")

@@ -5,7 +5,9 @@ Named constraints make Alembic migrations deterministic on SQLite and PostgreSQL
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from contextvars import ContextVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
@@ -17,6 +19,22 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+#: On SQLite, whether transactions begin with BEGIN IMMEDIATE (take the write lock at once).
+#: A deferred transaction that reads and then writes fails with SQLITE_BUSY if another writer
+#: committed in between, so anything that may write declares it up front; pure reads stay deferred
+#: and never block writers (WAL).
+write_intent: ContextVar[bool] = ContextVar("write_intent", default=False)
+
+
+@contextlib.contextmanager
+def intending_to_write():
+    token = write_intent.set(True)
+    try:
+        yield
+    finally:
+        write_intent.reset(token)
 
 
 def utcnow() -> dt.datetime:

@@ -27,6 +27,9 @@ def safe_next(target: str | None, default: str) -> str:
     """Only same-site relative paths: an open redirect would make a phishing link look like ours."""
     if not target:
         return default
+    # Browsers read "/\\evil.example" as "//evil.example", and strip tabs and newlines inside URLs.
+    if "\\" in target or any(ord(char) < 0x20 or ord(char) == 0x7F for char in target):
+        return default
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return default
@@ -94,11 +97,9 @@ def _localized(text: dict | None) -> str:
 
 
 def register_template_helpers(app: Flask) -> None:
+    # Globals rather than a context processor: imported macros see globals but not the render context.
+    app.jinja_env.globals.update(localized=_localized, state_label=state_label, idle_seconds_left=idle_seconds_left)
+
     @app.context_processor
     def inject():
-        return {
-            "current_locale": str(get_locale()),
-            "idle_seconds_left": idle_seconds_left,
-            "localized": _localized,
-            "state_label": state_label,
-        }
+        return {"current_locale": str(get_locale())}

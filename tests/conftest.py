@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask import has_app_context
+from flask.testing import FlaskClient
 
 from app import create_app
 from app.extensions import db as _db
@@ -57,15 +59,37 @@ def database_url(tmp_path_factory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
 
 
+class FreshContextClient(FlaskClient):
+    """Each request in its own application context, as in production.
+
+    The ``db`` fixture keeps an app context pushed for the whole test, and Flask reuses an active app
+    context for requests: ``g`` (the cached CSRF token, the locale, ``g.resident``) and the database
+    session would then carry over from one request, and one client, to the next.
+
+    The test's own session is committed at each request boundary: its pending rows reach the
+    request, and its next query starts a new transaction that sees what the request wrote (a
+    long-lived SQLite read transaction would keep an old snapshot).
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            _db.session.commit()
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app(tmp_path_factory, database_url):
     from flask_migrate import upgrade
 
     instance = tmp_path_factory.mktemp("instance")
     application = create_app(test_config(instance, database_url))
+    application.test_client_class = FreshContextClient
     with application.app_context():
         upgrade()
-    return application
+    yield application
+    with application.app_context():
+        _db.engine.dispose()
 
 
 @pytest.fixture

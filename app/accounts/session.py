@@ -18,13 +18,16 @@ from app.extensions import db
 _KEY = "resident"
 
 
+#: Survive sign-in: the language, and entries stashed when the session idled out mid-page.
+_CARRIED_OVER = ("locale", "stash")
+
+
 def sign_in(resident: Resident) -> None:
-    locale = session.get("locale")
+    carried = {key: session[key] for key in _CARRIED_OVER if key in session}
     session.clear()  # a fresh session on sign-in: no fixation of a pre-sign-in cookie
+    session.update(carried)
     session[_KEY] = {"id": resident.id, "v": resident.session_version}
     session["last_seen"] = int(time.time())
-    if locale:
-        session["locale"] = locale
     session.permanent = True
 
 

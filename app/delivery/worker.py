@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from flask import current_app
 
+from app.db import intending_to_write
 from app.delivery import jobs, mail
 from app.delivery.models import Job
 from app.extensions import db
@@ -54,12 +55,13 @@ def run_due(limit: int | None = None) -> int:
     """Run every job that is due now (at most ``limit``); return how many ran."""
     me = worker_id()
     count = 0
-    while limit is None or count < limit:
-        job = jobs.claim_next(me)
-        if job is None:
-            break
-        run_job(job)
-        count += 1
+    with intending_to_write():
+        while limit is None or count < limit:
+            job = jobs.claim_next(me)
+            if job is None:
+                break
+            run_job(job)
+            count += 1
     return count
 
 

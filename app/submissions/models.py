@@ -29,6 +29,8 @@ class Submission(CreatedAtMixin, Base):
     receipt_number: Mapped[str | None] = mapped_column(sa.String(20), unique=True)
     #: Answers by field name, normalised where they passed validation. Sensitive values are not here.
     answers: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    #: Draft bookkeeping: {"completed": [page ids], "pending": {page id: entries that failed validation}}.
+    progress: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     #: Sensitive answers (My Number), AES-GCM encrypted JSON; see app.submissions.sensitive.
     sensitive_answers: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     #: Applicant's display name copied at submit, for search and the office queue.

@@ -1,10 +1,392 @@
-"""Resident portal: start, fill, check, submit, status (being written)."""
+"""Resident portal: start a form, fill it page by page, check, submit, follow its status.
 
-from flask import Blueprint
+Every object route loads through ``own_submission``: a submission that is not the signed-in
+resident's answers 404, the same as one that does not exist, so ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError, validate_csrf
+from werkzeug.datastructures import MultiDict
+
+from app.accounts.session import resident_required
+from app.catalogue import jp
+from app.catalogue.definition import is_shown
+from app.catalogue.service import latest_version
+from app.errors import InvalidTransition
+from app.extensions import csrf, db
+from app.submissions import service
+from app.submissions.fields import answers_from_form, form_data_from_answers, page_form_class
+from app.submissions.forms import DeclarationForm, PlainForm
+from app.submissions.models import Attachment, Submission
+from app.submissions.presenters import answer_rows, error_targets, page_context
 
 bp = Blueprint("submissions", __name__)
 
 
+def own_submission(submission_id: int, *, draft: bool | None = None) -> Submission:
+    submission = db.session.get(Submission, submission_id)
+    if submission is None or submission.resident_id != g.resident.id:
+        abort(404)
+    if draft is True and submission.state != "draft":
+        return None
+    if draft is False and submission.state == "draft":
+        abort(404)
+    return submission
+
+
+def locale() -> str:
+    return str(get_locale())
+
+
+@bp.get("/forms/<slug>")
+def form_start(slug: str):
+    version = latest_version(slug)
+    if version is None:
+        abort(404)
+    return render_template("submissions/start.html", version=version, form=PlainForm())
+
+
+@bp.post("/forms/<slug>/start")
+@resident_required
+def start(slug: str):
+    draft = service.start_draft(g.resident, slug)
+    db.session.commit()
+    first = service.incomplete_pages(draft) or service.visible_pages(draft.form_version.definition, draft.answers)
+    return redirect(url_for(".page", submission_id=draft.id, page_id=first[0]["id"]))
+
+
+@bp.get("/drafts/<int:submission_id>")
+@resident_required
+def resume(submission_id: int):
+    draft = own_submission(submission_id, draft=True)
+    if draft is None:
+        return redirect(url_for(".status", submission_id=submission_id))
+    missing = service.incomplete_pages(draft)
+    if missing:
+        return redirect(url_for(".page", submission_id=draft.id, page_id=missing[0]["id"]))
+    return redirect(url_for(".check", submission_id=draft.id))
+
+
+STASH_LIMIT = 2500  # bytes of JSON: the stash rides in the signed session cookie (4 KB at most)
+
+
+def _stash_entries_for_sign_in(submission_id: int, page_id: str):
+    """The session idled out while the resident typed: keep the entries across the sign-in.
+
+    They wait in the signed session cookie and are written to the draft only after the resident
+    has signed in again and ownership is checked. My Number is never stashed.
+    """
+    import json
+
+    entries = {k: v for k, v in request.form.to_dict(flat=False).items()
+               if k != "csrf_token" and not k.startswith("action")}
+    submission = db.session.get(Submission, submission_id)
+    if submission is not None:
+        page_spec = service.find_page(submission.form_version.definition, page_id)
+        secret = {f["name"] for f in page_spec["fields"] if f["type"] == "mynumber"}
+        entries = {k: v for k, v in entries.items() if k.split("-")[0] not in secret}
+    if len(json.dumps(entries, ensure_ascii=False).encode()) <= STASH_LIMIT:
+        session["stash"] = {"submission_id": submission_id, "page_id": page_id, "entries": entries}
+    flash(_("一定時間操作がなかったため、サインアウトしました。もう一度サインインすると、入力した内容の続きから再開できます。"), "error")
+    return redirect(url_for("accounts.sign_in", next=url_for(".page", submission_id=submission_id, page_id=page_id)))
+
+
+def _restore_stash(draft: Submission, page_spec: dict) -> None:
+    stash = session.get("stash")
+    if stash and stash.get("submission_id") == draft.id and stash.get("page_id") == page_spec["id"]:
+        session.pop("stash")
+        service.save_pending(draft, page_spec, stash["entries"])
+        db.session.commit()
+        flash(_("サインアウト前に入力した内容を復元しました。内容を確かめて「次へ進む」を押してください。"), "info")
+
+
+@bp.route("/drafts/<int:submission_id>/pages/<page_id>", methods=["GET", "POST"])
+def page(submission_id: int, page_id: str):
+    if g.resident is None:
+        if request.method == "POST":
+            return _stash_entries_for_sign_in(submission_id, page_id)
+        return redirect(url_for("accounts.sign_in", next=request.full_path))
+    draft = own_submission(submission_id, draft=True)
+    if draft is None:  # submitted meanwhile (another tab, a double click): show where it stands
+        return redirect(url_for(".status", submission_id=submission_id))
+    definition = draft.form_version.definition
+    page_spec = service.find_page(definition, page_id)
+    if not is_shown(page_spec.get("show_if"), draft.answers):
+        return redirect(url_for(".check", submission_id=draft.id))
+    action = request.form.get("action", "next") if request.method == "POST" else None
+    fields = service.visible_fields(page_spec, draft.answers)
+    form_class = page_form_class(fields, locale())
+
+    if request.method == "GET":
+        _restore_stash(draft, page_spec)
+        pending = (draft.progress or {}).get("pending", {}).get(page_id)
+        if pending:
+            form = form_class(formdata=MultiDict([(k, v) for k, values in pending.items() for v in values]))
+        else:
+            form = form_class(formdata=None, data=form_data_from_answers(fields, draft.answers))
+        _size_groups(form, fields)
+        return _render_page(draft, page_spec, fields, form)
+
+    formdata = request.form.copy()
+    formdata.update(request.files)
+    form = form_class(formdata=formdata, meta={"csrf": False})
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except Exception:  # noqa: BLE001 — an expired token must not lose the resident's entries
+        service.save_pending(draft, page_spec, request.form.to_dict(flat=False))
+        db.session.commit()
+        flash(_("画面を開いてから時間がたったため、送信を確認できませんでした。入力内容は残っています。もう一度「次へ進む」を押してください。"), "error")
+        _size_groups(form, fields)
+        return _render_page(draft, page_spec, fields, form)
+
+    if action == "back":
+        service.save_pending(draft, page_spec, request.form.to_dict(flat=False))
+        db.session.commit()
+        previous, _next = service.neighbour_pages(definition, draft.answers, page_id)
+        return redirect(url_for(".page", submission_id=draft.id, page_id=previous["id"]) if previous
+                        else url_for(".form_start", slug=draft.form_version.slug))
+    if action and action.startswith(("add:", "remove:", "lookup:")):
+        _apply_inline_action(form, fields, action)
+        service.save_pending(draft, page_spec, request.form.to_dict(flat=False))
+        db.session.commit()
+        return _render_page(draft, page_spec, fields, form, validate=False)
+
+    upload_errors, sensitive = _take_special_fields(draft, fields, form)
+    valid = form.validate() and not upload_errors
+    if not valid and action == "save":  # save and leave: keep the entries as typed, errors and all
+        service.save_pending(draft, page_spec, request.form.to_dict(flat=False))
+        db.session.commit()
+        flash(_("入力内容を保存しました。「わたしの申請」からいつでも続きを入力できます。"), "info")
+        return redirect(url_for(".mine"))
+    if not valid:
+        for name, message in upload_errors.items():
+            form[name].errors = [*(form[name].errors or []), message]
+        service.save_pending(draft, page_spec, request.form.to_dict(flat=False))
+        db.session.commit()
+        return _render_page(draft, page_spec, fields, form), 422
+
+    service.save_page(draft, page_spec, answers_from_form(fields, form), sensitive=sensitive)
+    # A question revealed by this page's own answers (show_if on the same page) is asked now.
+    now_visible = service.visible_fields(page_spec, draft.answers)
+    if [f["name"] for f in now_visible] != [f["name"] for f in fields]:
+        db.session.commit()
+        flash(_("回答に応じて質問が追加されました。追加された項目に回答してください。"), "info")
+        return redirect(url_for(".page", submission_id=draft.id, page_id=page_id))
+    db.session.commit()
+    if action == "save":
+        flash(_("入力内容を保存しました。「わたしの申請」からいつでも続きを入力できます。"), "info")
+        return redirect(url_for(".mine"))
+    if request.args.get("return") == "check":
+        return redirect(url_for(".check", submission_id=draft.id))
+    _previous, following = service.neighbour_pages(definition, draft.answers, page_id)
+    if following is None:
+        return redirect(url_for(".check", submission_id=draft.id))
+    return redirect(url_for(".page", submission_id=draft.id, page_id=following["id"]))
+
+
+csrf.exempt(page)  # checked inside the view, so an expired token re-shows the entries instead of failing
+
+
+def _size_groups(form, fields):
+    """Show at least ``min_items`` entries of each repeating group (and one to start filling in)."""
+    for spec in fields:
+        if spec["type"] == "group":
+            field_list = form[spec["name"]]
+            while len(field_list.entries) < max(spec.get("min_items", 0), 1 if spec.get("min_items", 0) else 0):
+                field_list.append_entry()
+
+
+def _apply_inline_action(form, fields, action: str) -> None:
+    """Buttons that change the page without leaving it: add/remove a group item, look up a postcode."""
+    verb, _sep, target = action.partition(":")
+    specs = {spec["name"]: spec for spec in fields}
+    if verb == "add" and target in specs:
+        field_list = form[target]
+        if len(field_list.entries) < specs[target].get("max_items", 99):
+            field_list.append_entry()
+    elif verb == "remove":
+        name, _sep, index = target.partition(":")
+        if name in specs and index.isdigit():
+            field_list = form[name]
+            kept = [e.data for i, e in enumerate(field_list.entries) if i != int(index)]
+            while field_list.entries:
+                field_list.pop_entry()
+            for data in kept:
+                field_list.append_entry(data)
+    elif verb == "lookup" and target in specs:
+        address_spec = specs[target]
+        postcode_field = form[address_spec["lookup_from"]]
+        try:
+            code = jp.parse_postcode(postcode_field.data or "")
+        except jp.InvalidValue as exc:
+            postcode_field.errors = [str(exc.message)]
+            return
+        choices = jp.lookup_postcode(code)
+        if not choices:
+            postcode_field.errors = [_("この郵便番号の住所が見つかりませんでした。番号を確かめるか、住所を直接入力してください。")]
+        elif len(choices) == 1 or not form[target].data:
+            form[target].data = choices[0]["address"]
+            form[target].lookup_choices = choices if len(choices) > 1 else []
+        else:
+            form[target].lookup_choices = choices
+
+
+def _take_special_fields(draft, fields, form):
+    """Uploads and My Number are stored apart from the ordinary answers."""
+    errors, sensitive = {}, {}
+    for spec in fields:
+        field = form[spec["name"]]
+        if spec["type"] == "file":
+            upload = request.files.get(spec["name"])
+            existing = next((a for a in draft.attachments if a.field_name == spec["name"]), None)
+            if upload and upload.filename:
+                try:
+                    attachment = service.store_attachment(draft, spec, upload.filename, upload.read())
+                except jp.InvalidValue as exc:
+                    errors[spec["name"]] = str(exc.message)
+                    continue
+                draft.answers = {**draft.answers, spec["name"]: _attachment_answer(attachment)}
+            elif existing is None and spec.get("required", True):
+                errors[spec["name"]] = _("ファイルを選んでください。")
+        elif spec["type"] == "mynumber":
+            if field.data:
+                if not field.errors and getattr(field, "normalised", None) is None:
+                    field.validate(form)
+                value = getattr(field, "normalised", None)
+                if value:
+                    sensitive[spec["name"]] = value
+                    draft.answers = {**draft.answers, spec["name"]: True}
+    return errors, sensitive
+
+
+def _attachment_answer(attachment: Attachment) -> dict:
+    return {"attachment_id": attachment.id, "filename": attachment.filename, "size": attachment.size}
+
+
+def _render_page(draft, page_spec, fields, form, *, validate=True):
+    context = page_context(draft, page_spec, fields, form, locale())
+    return render_template("submissions/page.html", **context)
+
+
+@bp.get("/drafts/<int:submission_id>/check")
+@resident_required
+def check(submission_id: int):
+    draft = own_submission(submission_id, draft=True)
+    if draft is None:
+        return redirect(url_for(".status", submission_id=submission_id))
+    missing = service.incomplete_pages(draft)
+    if missing:
+        flash(_("まだ回答していないページがあります。"), "error")
+        return redirect(url_for(".page", submission_id=draft.id, page_id=missing[0]["id"]))
+    return render_template("submissions/check.html", draft=draft, rows=answer_rows(draft, locale(), editable=True),
+                           form=DeclarationForm(), errors=[])
+
+
+@bp.post("/drafts/<int:submission_id>/submit")
+@resident_required
+def submit(submission_id: int):
+    submission = own_submission(submission_id)
+    if submission.state != "draft":  # a double click or a retried POST: the first one already submitted
+        return redirect(url_for(".confirmation", submission_id=submission.id))
+    form = DeclarationForm()
+    if not form.validate_on_submit():
+        return render_template("submissions/check.html", draft=submission, errors=error_targets(form),
+                               rows=answer_rows(submission, locale(), editable=True), form=form), 422
+    try:
+        service.submit(submission)
+    except InvalidTransition:
+        missing = service.incomplete_pages(submission)
+        flash(_("まだ回答していないページがあります。"), "error")
+        return redirect(url_for(".page", submission_id=submission.id, page_id=missing[0]["id"]))
+    db.session.commit()
+    return redirect(url_for(".confirmation", submission_id=submission.id))
+
+
+@bp.get("/submissions/<int:submission_id>/confirmation")
+@resident_required
+def confirmation(submission_id: int):
+    submission = own_submission(submission_id, draft=False)
+    return render_template("submissions/confirmation.html", submission=submission)
+
+
 @bp.get("/submissions")
+@resident_required
 def mine():
-    return "", 204
+    import sqlalchemy as sa
+
+    submissions = db.session.scalars(
+        sa.select(Submission).where(Submission.resident_id == g.resident.id).order_by(Submission.updated_at.desc())
+    ).all()
+    drafts = [s for s in submissions if s.state == "draft"]
+    filed = [s for s in submissions if s.state != "draft"]
+    return render_template("submissions/mine.html", drafts=drafts, filed=filed, form=PlainForm())
+
+
+@bp.get("/submissions/<int:submission_id>")
+@resident_required
+def status(submission_id: int):
+    submission = own_submission(submission_id, draft=False)
+    return render_template("submissions/status.html", submission=submission,
+                           rows=answer_rows(submission, locale(), editable=False), form=PlainForm())
+
+
+@bp.route("/submissions/<int:submission_id>/withdraw", methods=["GET", "POST"])
+@resident_required
+def withdraw(submission_id: int):
+    submission = own_submission(submission_id, draft=False)
+    form = PlainForm()
+    if request.method == "POST" and form.validate_on_submit():
+        if submission.state == "withdrawn":  # already done (double click)
+            return redirect(url_for(".status", submission_id=submission.id))
+        service.withdraw(submission)
+        db.session.commit()
+        flash(_("申請を取り下げました。"), "info")
+        return redirect(url_for(".status", submission_id=submission.id))
+    return render_template("submissions/withdraw.html", submission=submission, form=form)
+
+
+@bp.post("/drafts/<int:submission_id>/discard")
+@resident_required
+def discard(submission_id: int):
+    draft = own_submission(submission_id, draft=True)
+    if draft is None:
+        return redirect(url_for(".status", submission_id=submission_id))
+    if PlainForm().validate_on_submit():
+        service.discard_draft(draft)
+        db.session.commit()
+        flash(_("下書きを削除しました。"), "info")
+    return redirect(url_for(".mine"))
+
+
+@bp.get("/submissions/<int:submission_id>/attachments/<int:attachment_id>")
+@resident_required
+def attachment(submission_id: int, attachment_id: int):
+    submission = own_submission(submission_id)
+    item = next((a for a in submission.attachments if a.id == attachment_id), None)
+    if item is None:
+        abort(404)
+    return send_file(service.attachment_path(item.sha256), mimetype=item.content_type, as_attachment=True,
+                     download_name=item.filename)
+
+
+@bp.errorhandler(CSRFError)
+def csrf_expired(error):
+    current_app.logger.info("CSRF failure on %s", request.path)
+    flash(_("画面を開いてから時間がたったため、操作を確認できませんでした。お手数ですが、もう一度操作してください。"), "error")
+    return redirect(request.path if request.method == "GET" else url_for(".mine"))

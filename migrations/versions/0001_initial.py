@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 00:54:47.878129
+Create Date: 2026-11-22
 
 """
 from alembic import op
@@ -82,6 +82,7 @@ def upgrade():
     sa.Column('state', sa.String(length=20), nullable=False),
     sa.Column('receipt_number', sa.String(length=20), nullable=True),
     sa.Column('answers', sa.JSON(), nullable=False),
+    sa.Column('progress', sa.JSON(), nullable=False),
     sa.Column('sensitive_answers', sa.LargeBinary(), nullable=True),
     sa.Column('applicant_name', sa.String(length=200), nullable=True),
     sa.Column('decision_message', sa.Text(), nullable=True),

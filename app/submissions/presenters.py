@@ -1,0 +1,89 @@
+"""What the portal templates show: answer summaries, page context, error summary targets."""
+
+from __future__ import annotations
+
+from flask import url_for
+
+from app.catalogue.definition import localized
+from app.submissions import service
+from app.submissions.fields import display_value
+from app.submissions.models import Submission
+
+
+def answer_rows(submission: Submission, locale: str, *, editable: bool) -> list[dict]:
+    """Pages with their answered fields, for the check page and the status page."""
+    definition = submission.form_version.definition
+    answers = submission.answers
+    sensitive = service.read_sensitive(submission) if submission.sensitive_answers else {}
+    sections = []
+    for page in service.visible_pages(definition, answers):
+        rows = []
+        for field in service.visible_fields(page, answers):
+            value = answers.get(field["name"])
+            row = {
+                "label": localized(field["label"], locale),
+                "value": display_value(field, value, locale, sensitive_value=sensitive.get(field["name"])),
+                "group_items": _group_items(field, value, locale) if field["type"] == "group" and value else None,
+            }
+            if field["type"] == "file" and value:
+                row["attachment_url"] = url_for("submissions.attachment", submission_id=submission.id,
+                                                attachment_id=value["attachment_id"])
+            rows.append(row)
+        change_url = (url_for("submissions.page", submission_id=submission.id, page_id=page["id"], **{"return": "check"})
+                      if editable else None)
+        sections.append({"title": localized(page["title"], locale), "rows": rows, "change_url": change_url})
+    return sections
+
+
+def _group_items(field: dict, items: list[dict], locale: str) -> list[list[tuple[str, str]]]:
+    return [
+        [(localized(sub["label"], locale), display_value(sub, item.get(sub["name"]), locale)) for sub in field["fields"]]
+        for item in items
+    ]
+
+
+def error_targets(form) -> list[tuple[str, str]]:
+    """(element id, message) for each error, in page order, for the error summary's links."""
+    targets = []
+    for field in form:
+        if field.name == "csrf_token" or not field.errors:
+            continue
+        targets.extend(_targets(field.id, field.errors, field))
+    return targets
+
+
+def _targets(base_id, errors, field=None):
+    if isinstance(errors, dict):  # FormField: {subfield: [messages]}
+        found = []
+        for sub, messages in errors.items():
+            found.extend(_targets(f"{base_id}-{sub}", messages))
+        return found
+    if errors and isinstance(errors[0], (dict, list)):  # FieldList of FormFields
+        found = []
+        for index, entry_errors in enumerate(errors):
+            if entry_errors:
+                found.extend(_targets(f"{base_id}-{index}", entry_errors))
+        return found
+    return [(base_id, message) for message in errors]
+
+
+def page_context(draft: Submission, page: dict, fields: list[dict], form, locale: str) -> dict:
+    definition = draft.form_version.definition
+    pages = service.visible_pages(definition, draft.answers)
+    ids = [p["id"] for p in pages]
+    position = ids.index(page["id"]) + 1 if page["id"] in ids else 1
+    attachments = {a.field_name: a for a in draft.attachments}
+    return {
+        "draft": draft,
+        "page": page,
+        "page_title": localized(page["title"], locale),
+        "intro": localized(page.get("intro"), locale),
+        "form_title": draft.form_version.title(locale),
+        "fields": [(spec, form[spec["name"]]) for spec in fields],
+        "form": form,
+        "errors": error_targets(form),
+        "attachments": attachments,
+        "position": position,
+        "page_count": len(pages),
+        "has_previous": position > 1,
+    }

@@ -1,0 +1,262 @@
+"""Drafts, pages, attachments, submit and withdraw. Services flush; the view commits once."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from app.accounts.models import Resident
+from app.catalogue import jp
+from app.catalogue.definition import is_shown
+from app.catalogue.models import FormVersion
+from app.catalogue.service import latest_version
+from app.db import utcnow
+from app.delivery.mail import queue_mail
+from app.errors import InvalidTransition, NotFound
+from app.extensions import db
+from app.submissions.models import Attachment, Submission, SubmissionHistory
+from app.submissions.receipts import new_receipt_number
+from app.submissions.sensitive import decrypt_answers, encrypt_answers
+from app.workflow.states import Action, TransitionNotAllowed, next_state
+
+# ---- visibility -----------------------------------------------------------------------------------
+
+
+def visible_pages(definition: dict, answers: dict) -> list[dict]:
+    return [page for page in definition["pages"] if is_shown(page.get("show_if"), answers)]
+
+
+def visible_fields(page: dict, answers: dict) -> list[dict]:
+    return [field for field in page["fields"] if is_shown(field.get("show_if"), answers)]
+
+
+def find_page(definition: dict, page_id: str) -> dict:
+    for page in definition["pages"]:
+        if page["id"] == page_id:
+            return page
+    raise NotFound()
+
+
+def neighbour_pages(definition: dict, answers: dict, page_id: str) -> tuple[dict | None, dict | None]:
+    pages = visible_pages(definition, answers)
+    ids = [p["id"] for p in pages]
+    if page_id not in ids:
+        return None, pages[0] if pages else None
+    index = ids.index(page_id)
+    return (pages[index - 1] if index > 0 else None), (pages[index + 1] if index + 1 < len(pages) else None)
+
+
+# ---- drafts -----------------------------------------------------------------------------------------
+
+
+def start_draft(resident: Resident, slug: str) -> Submission:
+    """Resume the resident's open draft of this form, or start one on the latest published version.
+
+    Resuming (rather than creating) makes a double-clicked 「申請を始める」 harmless.
+    """
+    version = latest_version(slug)
+    if version is None:
+        raise NotFound()
+    existing = db.session.scalar(
+        sa.select(Submission)
+        .join(FormVersion)
+        .where(Submission.resident_id == resident.id, Submission.state == "draft", FormVersion.slug == slug)
+        .order_by(Submission.updated_at.desc())
+        .limit(1)
+    )
+    if existing is not None:
+        return existing
+    draft = Submission(resident=resident, form_version=version, state="draft", answers={}, progress={})
+    db.session.add(draft)
+    db.session.flush()
+    return draft
+
+
+def save_page(draft: Submission, page: dict, values: dict, *, sensitive: dict | None = None) -> None:
+    """Store a page's validated answers and mark it complete."""
+    answers = dict(draft.answers)
+    answers.update(values)
+    draft.answers = _prune_hidden(draft.form_version.definition, answers)
+    progress = dict(draft.progress or {})
+    progress["completed"] = sorted(set(progress.get("completed", [])) | {page["id"]})
+    pending = dict(progress.get("pending", {}))
+    pending.pop(page["id"], None)
+    progress["pending"] = pending
+    draft.progress = progress
+    if sensitive:
+        stored = read_sensitive(draft)
+        stored.update(sensitive)
+        draft.sensitive_answers = encrypt_answers(
+            stored, secret=current_app.config["MADOGUCHI_FIELD_KEY"], submission_id=draft.id
+        )
+    db.session.flush()
+
+
+def save_pending(draft: Submission, page: dict, formdata: dict) -> None:
+    """Keep entries that did not pass validation, so leaving and coming back loses nothing.
+
+    My Number is never kept in this plain-text copy; the resident types it again.
+    """
+    secret_names = {f["name"] for f in page["fields"] if f["type"] == "mynumber"}
+    kept = {key: values for key, values in formdata.items()
+            if key != "csrf_token" and key.split("-")[0] not in secret_names and not key.startswith("action")}
+    progress = dict(draft.progress or {})
+    pending = dict(progress.get("pending", {}))
+    pending[page["id"]] = kept
+    progress["pending"] = pending
+    draft.progress = progress
+    db.session.flush()
+
+
+def read_sensitive(submission: Submission) -> dict:
+    return decrypt_answers(
+        submission.sensitive_answers, secret=current_app.config["MADOGUCHI_FIELD_KEY"], submission_id=submission.id
+    )
+
+
+def _prune_hidden(definition: dict, answers: dict) -> dict:
+    """Answers to questions that are no longer asked are dropped, so they are never submitted."""
+    kept = {}
+    for page in visible_pages(definition, answers):
+        for field in visible_fields(page, answers):
+            if field["name"] in answers:
+                kept[field["name"]] = answers[field["name"]]
+    return kept
+
+
+def incomplete_pages(submission: Submission) -> list[dict]:
+    """Visible pages not yet completed (or holding entries that failed validation), in order."""
+    progress = submission.progress or {}
+    done = set(progress.get("completed", []))
+    pending = progress.get("pending", {})
+    return [page for page in visible_pages(submission.form_version.definition, submission.answers)
+            if page["id"] not in done or page["id"] in pending]
+
+
+# ---- attachments ---------------------------------------------------------------------------------
+
+
+def attachment_path(sha256: str) -> Path:
+    return Path(current_app.config["INSTANCE_PATH"]) / "uploads" / sha256[:2] / sha256
+
+
+def store_attachment(draft: Submission, spec: dict, filename: str, data: bytes) -> Attachment:
+    """Check the bytes (type sniffed from the content, size limit) and store them by SHA-256."""
+    kind = jp.check_upload(data, accept=spec.get("accept", jp.UPLOAD_KINDS),
+                           max_bytes=spec.get("max_bytes") or current_app.config["UPLOAD_MAX_BYTES"])
+    sha256 = hashlib.sha256(data).hexdigest()
+    path = attachment_path(sha256)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=path.parent)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(temp, path)
+    for old in [a for a in draft.attachments if a.field_name == spec["name"]]:
+        draft.attachments.remove(old)
+    safe_name = Path(filename or "upload").name[-200:] or "upload"
+    attachment = Attachment(field_name=spec["name"], filename=safe_name, content_type=jp.content_type_for(kind),
+                            size=len(data), sha256=sha256)
+    draft.attachments.append(attachment)
+    db.session.flush()
+    return attachment
+
+
+# ---- state changes ------------------------------------------------------------------------------
+
+
+def record_history(submission: Submission, action: str, from_state: str | None, *, actor_type: str,
+                   actor_id: int | None, message: str | None = None) -> SubmissionHistory:
+    entry = SubmissionHistory(submission=submission, action=action, from_state=from_state,
+                              to_state=submission.state, actor_type=actor_type, actor_id=actor_id, message=message)
+    db.session.add(entry)
+    return entry
+
+
+def _applicant_name(submission: Submission) -> str | None:
+    for page in submission.form_version.definition["pages"]:
+        for field in page["fields"]:
+            value = submission.answers.get(field["name"])
+            if field["type"] == "name" and value:
+                return f"{value.get('family', '')} {value.get('given', '')}".strip()
+    return None
+
+
+def submit(submission: Submission) -> bool:
+    """Submit a complete draft exactly once. Returns False when it was already submitted.
+
+    The conditional UPDATE is the idempotency guard: of two racing requests (a double click, a
+    retried POST) only one sees the row still in ``draft``; the other changes nothing.
+    """
+    if incomplete_pages(submission):
+        raise InvalidTransition("incomplete")
+    try:
+        new_state = next_state(submission.state, Action.SUBMIT)
+    except TransitionNotAllowed:
+        return False
+    now = utcnow()
+    for _attempt in range(5):
+        receipt = new_receipt_number()
+        try:
+            with db.session.begin_nested():
+                result = db.session.execute(
+                    sa.update(Submission)
+                    .where(Submission.id == submission.id, Submission.state == "draft")
+                    .values(state=new_state.value, receipt_number=receipt, submitted_at=now, updated_at=now,
+                            applicant_name=_applicant_name(submission))
+                    .execution_options(synchronize_session=False)
+                )
+            break
+        except IntegrityError:  # a receipt number collision: draw another
+            continue
+    else:
+        raise RuntimeError("could not allocate a receipt number")
+    if result.rowcount != 1:
+        db.session.refresh(submission)
+        return False
+    db.session.refresh(submission)
+    record_history(submission, Action.SUBMIT, "draft", actor_type="resident", actor_id=submission.resident_id)
+    _notify(submission, "submission_received")
+    db.session.flush()
+    return True
+
+
+def withdraw(submission: Submission) -> None:
+    try:
+        new_state = next_state(submission.state, Action.WITHDRAW)
+    except TransitionNotAllowed as exc:
+        raise InvalidTransition(str(exc)) from None
+    from_state = submission.state
+    submission.state = new_state.value
+    submission.decided_at = utcnow()
+    record_history(submission, Action.WITHDRAW, from_state, actor_type="resident", actor_id=submission.resident_id)
+    _notify(submission, "state_changed")
+    db.session.flush()
+
+
+def _notify(submission: Submission, template: str) -> None:
+    resident = submission.resident
+    base = current_app.config["MADOGUCHI_BASE_URL"]
+    queue_mail(
+        to=resident.email,
+        template=template,
+        locale=resident.locale,
+        idempotency_key=f"{template}:{submission.id}:{submission.state}:{len(submission.history)}",
+        receipt_number=submission.receipt_number,
+        title=submission.form_version.title(resident.locale),
+        state=submission.state,
+        status_url=f"{base}/submissions/{submission.id}",
+    )
+
+
+def discard_draft(draft: Submission) -> None:
+    if draft.state != "draft":
+        raise InvalidTransition("only drafts can be discarded")
+    db.session.delete(draft)
+    db.session.flush()

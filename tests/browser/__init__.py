@@ -1,0 +1,1 @@
+"""Tests that drive real Chromium (Debian's /usr/bin/chromium) through Playwright."""

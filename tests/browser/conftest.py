@@ -1,0 +1,106 @@
+"""Real-browser fixtures: the app served over HTTP on loopback, and a Playwright page in Chromium.
+
+Browser tests are marked ``browser`` (never ``db``): they run once, on their own SQLite file, whatever
+``DATABASE_URL`` says. Chromium is Debian's (``/usr/bin/chromium``, installed by scripts/setup); never
+``playwright install``. Without it the tests are skipped for a developer who is not root, and fail for
+root, since there setup installs it and its absence is a broken machine.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+import tests.conftest as root_conftest
+from app import create_app
+from tests.helpers import free_port
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
+
+
+def pytest_collection_modifyitems(config, items):
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.browser)
+
+
+class LiveServer:
+    """The app on ``url`` (no trailing slash), served from a background thread."""
+
+    def __init__(self, app, url: str):
+        self.app = app
+        self.url = url
+
+    def __call__(self, path: str = "/") -> str:
+        return self.url + path
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory) -> Iterator[LiveServer]:
+    from flask_migrate import upgrade
+
+    from app.extensions import db
+
+    instance = tmp_path_factory.mktemp("live-instance")
+    database_url = f"sqlite:///{instance / 'live.db'}"
+    port = free_port()
+    config = root_conftest.test_config(instance, database_url)
+    config["MADOGUCHI_BASE_URL"] = f"http://127.0.0.1:{port}"
+    app = create_app(config)
+    with app.app_context():
+        upgrade()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(app, f"http://127.0.0.1:{port}")
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is not installed (Debian package chromium; scripts/setup installs it as root)"
+        if os.geteuid() == 0:
+            pytest.fail(reason + ": as root it must be there")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium):
+    """A fresh context (no cookies, no storage) and page per test, in Japanese."""
+    context = chromium.new_context(locale="ja-JP", timezone_id="Asia/Tokyo")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()

@@ -1,0 +1,38 @@
+"""A small valid definition that tests break one thing at a time."""
+
+from __future__ import annotations
+
+
+def minimal_definition(**changes) -> dict:
+    """A small valid definition to break one thing at a time."""
+    definition = {
+        "slug": "test-form",
+        "version": 1,
+        "title": {"ja": "テスト", "en": "Test"},
+        "office": "shimin",
+        "retention_years": 1,
+        "declaration": {"ja": "間違いありません。"},
+        "pages": [
+            {
+                "id": "first",
+                "title": {"ja": "一"},
+                "fields": [
+                    {
+                        "name": "colour",
+                        "type": "radio",
+                        "label": {"ja": "色"},
+                        "options": [{"value": "red", "label": {"ja": "赤"}}, {"value": "blue", "label": {"ja": "青"}}],
+                    },
+                    {"name": "agree", "type": "yesno", "label": {"ja": "同意"}},
+                ],
+            },
+            {
+                "id": "second",
+                "title": {"ja": "二"},
+                "fields": [{"name": "note", "type": "text", "label": {"ja": "メモ"}}],
+            },
+        ],
+        "route": [{"step": "kessai", "name": {"ja": "決裁"}, "office": "shimin", "role": "approver"}],
+    }
+    definition.update(changes)
+    return definition
