@@ -20,9 +20,9 @@ from app.db import utcnow
 from app.delivery.mail import queue_mail
 from app.errors import InvalidTransition, NotFound
 from app.extensions import db
+from app.fieldcrypt import decrypt_json, encrypt_json
 from app.submissions.models import Attachment, Submission, SubmissionHistory
 from app.submissions.receipts import new_receipt_number
-from app.submissions.sensitive import decrypt_answers, encrypt_answers
 from app.workflow.states import Action, TransitionNotAllowed, next_state
 
 # ---- visibility -----------------------------------------------------------------------------------
@@ -92,8 +92,8 @@ def save_page(draft: Submission, page: dict, values: dict, *, sensitive: dict | 
     if sensitive:
         stored = read_sensitive(draft)
         stored.update(sensitive)
-        draft.sensitive_answers = encrypt_answers(
-            stored, secret=current_app.config["MADOGUCHI_FIELD_KEY"], submission_id=draft.id
+        draft.sensitive_answers = encrypt_json(
+            stored, secret=current_app.config["MADOGUCHI_FIELD_KEY"], context=f"submission:{draft.id}"
         )
     db.session.flush()
 
@@ -115,9 +115,11 @@ def save_pending(draft: Submission, page: dict, formdata: dict) -> None:
 
 
 def read_sensitive(submission: Submission) -> dict:
-    return decrypt_answers(
-        submission.sensitive_answers, secret=current_app.config["MADOGUCHI_FIELD_KEY"], submission_id=submission.id
-    )
+    """Decrypt the sensitive answers. Callers on the staff side must audit the read."""
+    return decrypt_json(
+        submission.sensitive_answers, secret=current_app.config["MADOGUCHI_FIELD_KEY"],
+        context=f"submission:{submission.id}",
+    ) or {}
 
 
 def _prune_hidden(definition: dict, answers: dict) -> dict:
