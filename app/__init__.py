@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, g, request, session
+from flask import Flask, g, has_request_context, request, session
 
 from app.config import load_config
 from app.extensions import babel, csrf, db, limiter, migrate
@@ -14,6 +14,8 @@ LOCALES = ("ja", "en")
 
 
 def select_locale() -> str:
+    if not has_request_context():  # the worker and the CLI: mail picks its locale with force_locale
+        return "ja"
     chosen = session.get("locale")
     if chosen in LOCALES:
         return chosen
@@ -39,26 +41,32 @@ def create_app(config: dict | None = None) -> Flask:
 
     from app import models  # noqa: F401  (registers every table on the metadata)
     from app.accounts.views import bp as accounts_bp
+    from app.accounts.staff_views import bp as staff_auth_bp
     from app.api.views import bp as api_bp
     from app.delivery.views import bp as dev_mail_bp
     from app.errors import register_error_handlers
     from app.health import bp as health_bp
     from app.submissions.views import bp as submissions_bp
     from app.web import bp as web_bp, register_template_helpers
+    from app.workflow.views import bp as office_bp
 
     app.register_blueprint(web_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(staff_auth_bp)
     app.register_blueprint(submissions_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(office_bp)
     if app.config["MADOGUCHI_ENV"] == "development":
         app.register_blueprint(dev_mail_bp)
     register_error_handlers(app)
     register_template_helpers(app)
 
     from app.cli import register_cli
+    from app.workflow.jobs import register as register_workflow_jobs
 
     register_cli(app)
+    register_workflow_jobs()
 
     @app.after_request
     def security_headers(response):

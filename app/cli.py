@@ -122,5 +122,11 @@ def register_cli(app: Flask) -> None:
     for group in (catalogue_cli, demo_cli, submissions_cli):
         app.cli.add_command(group)
     app.cli.add_command(worker_command)
+    from app.accounts.cli import staff_cli
+
+    app.cli.add_command(staff_cli)
+    from app.audit.cli import audit_cli
+
+    app.cli.add_command(audit_cli)
 
 

@@ -13,20 +13,31 @@ import secrets
 from pathlib import Path
 
 #: Secrets that production must receive from the environment.
-REQUIRED_SECRETS = ("SECRET_KEY", "MADOGUCHI_KEY_PASSPHRASE", "MADOGUCHI_FIELD_KEY")
+REQUIRED_SECRETS = ("SECRET_KEY", "MADOGUCHI_KEY_PASSPHRASE", "MADOGUCHI_FIELD_KEY", "MADOGUCHI_AUDIT_KEY")
 
 
 class ConfigurationError(RuntimeError):
     """The environment does not describe a service that may start."""
 
 
-def _dev_secret(instance_path: Path, name: str) -> str:
+def _new_audit_key() -> str:
+    """An Ed25519 private key in PEM (MADOGUCHI_AUDIT_KEY signs audit checkpoints)."""
+    from app.audit.checkpoint import new_private_pem
+
+    return new_private_pem().strip()
+
+
+#: Development secrets that are not random strings: name → generator.
+_DEV_GENERATORS = {"MADOGUCHI_AUDIT_KEY": _new_audit_key}
+
+
+def _dev_secret(instance_path: Path, name: str, generate=None) -> str:
     """Read or create a development secret file in the instance folder, readable by the owner only."""
     secret_dir = instance_path / "secrets"
     secret_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = secret_dir / name
     if not path.exists():
-        value = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+        value = generate() if generate else base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
         # O_EXCL: two processes starting at once must not overwrite each other's secret.
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -56,7 +67,7 @@ def load_config(overrides: dict | None = None) -> dict:
         if not value:
             if is_production:
                 raise ConfigurationError(f"{name} must be set in production")
-            value = _dev_secret(instance_path, name.lower())
+            value = _dev_secret(instance_path, name.lower(), _DEV_GENERATORS.get(name))
         secret_values[name] = value
 
     config = {
@@ -72,6 +83,8 @@ def load_config(overrides: dict | None = None) -> dict:
         # session idles out only after RESIDENT_IDLE_MINUTES (with a warning and a way to extend).
         "WTF_CSRF_TIME_LIMIT": None,
         "RESIDENT_IDLE_MINUTES": int(env.get("MADOGUCHI_IDLE_MINUTES", "30")),
+        # Staff hold more than their own data: their session idles out sooner, warning or not.
+        "STAFF_IDLE_MINUTES": int(env.get("MADOGUCHI_STAFF_IDLE_MINUTES", "15")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": is_production,

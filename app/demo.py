@@ -12,8 +12,11 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import current_app
 
+from app.accounts.demo import seed_demo_staff
 from app.accounts.models import Resident
 from app.accounts.service import hash_password
+from app.accounts.staff_service import find_staff
+from app.catalogue.models import FormVersion
 from app.catalogue.definition import is_shown
 from app.catalogue.service import published_forms, sync_catalogue
 from app.db import utcnow
@@ -21,6 +24,7 @@ from app.delivery.worker import run_due
 from app.extensions import db
 from app.submissions import service
 from app.submissions.models import Submission
+from app.workflow import service as workflow
 
 DEMO_PASSWORD = "madoguchi-demo-2026"
 DEMO_RESIDENTS = [("hanako@example.jp", "ja"), ("taro@example.jp", "ja"), ("emma@example.com", "en")]
@@ -34,17 +38,25 @@ def seed(catalogue_dirs: list[Path]) -> Iterator[str]:
     report = sync_catalogue(catalogue_dirs)
     db.session.commit()
     yield f"catalogue: {report}"
+    staff_lines = seed_demo_staff()
+    db.session.commit()
     existing = db.session.scalar(sa.select(Resident).where(Resident.email == DEMO_RESIDENTS[0][0]))
     if existing is None:
         residents = [_resident(email, locale) for email, locale in DEMO_RESIDENTS]
         db.session.flush()
         _submissions(residents)
         db.session.commit()
+        # The worker puts the submitted cases into review; then staff decide some of them.
+        run_due()
+        _decisions()
+        db.session.commit()
         yield "demo residents and submissions created"
     else:
         yield "demo data already present; nothing added"
     sent = run_due()
     yield f"worker: ran {sent} job(s)"
+    yield ""
+    yield from staff_lines
     yield ""
     yield f"Residents (password for each: {DEMO_PASSWORD}):"
     for email, _locale in DEMO_RESIDENTS:
@@ -71,10 +83,32 @@ def _submissions(residents: list[Resident]) -> None:
             service.withdraw(withdrawn)
         else:
             service.submit(fill(taro, form.slug))
-    # A half-filled draft to resume, and one in English.
+    # More 住民票 requests for the decisions above, a half-filled draft to resume, and one in English.
+    for resident in (emma, hanako, taro):
+        service.submit(fill(resident, "juminhyo"))
     if forms:
         service.start_draft(hanako, forms[-1].slug)
-        service.submit(fill(emma, forms[0].slug))
+
+
+def _decisions() -> None:
+    """Move some demo cases through the route so every state is on show: approved, returned, rejected."""
+    clerk, clerk2, approver = (find_staff(email) for email in (
+        "suzuki@city.example.lg.jp", "tanaka@city.example.lg.jp", "kacho.shimin@city.example.lg.jp"))
+    in_review = db.session.scalars(
+        sa.select(Submission).join(FormVersion).where(Submission.state == "in_review", FormVersion.slug == "juminhyo")
+        .order_by(Submission.id)
+    ).all()
+    plans = ["approve", "return", "reject", "first_step"]
+    for submission, plan in zip(in_review, plans, strict=False):
+        if plan == "approve":
+            workflow.approve(submission.id, clerk)
+            workflow.approve(submission.id, approver)
+        elif plan == "return":
+            workflow.return_for_correction(submission.id, clerk, "生年月日の年号をもう一度確認してください。")
+        elif plan == "reject":
+            workflow.reject(submission.id, clerk2, "この請求は本人または同一世帯の方のみ行えます。")
+        else:
+            workflow.approve(submission.id, clerk)
 
 
 def fill(resident: Resident, slug: str) -> Submission:

@@ -1,6 +1,8 @@
 """Imports every model module so the metadata is complete (Alembic, create_app)."""
 
-from app.accounts.models import Office, Resident  # noqa: F401
+from app.accounts.models import Office, Resident, Staff  # noqa: F401
+from app.audit.models import AuditEvent  # noqa: F401
 from app.catalogue.models import FormVersion  # noqa: F401
 from app.delivery.models import Job  # noqa: F401
 from app.submissions.models import Attachment, Submission, SubmissionHistory  # noqa: F401
+from app.workflow.models import Approval  # noqa: F401

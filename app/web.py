@@ -6,20 +6,21 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 
 from app.accounts.session import idle_seconds_left, load_resident
-from app.workflow.states import STATE_LABELS_JA
 
 bp = Blueprint("web", __name__)
 
-STATE_LABELS_EN = {
-    "draft": "Draft",
-    "submitted": "Submitted",
-    "in_review": "In review",
-    "returned": "Returned for correction",
-    "rejected": "Rejected",
-    "approved": "Approved",
-    "withdrawn": "Withdrawn",
+#: Japanese labels on screen for the machine state names (DESIGN.md); English comes from the catalogue.
+STATE_LABELS = {
+    "draft": _l("下書き"),
+    "submitted": _l("提出済み"),
+    "in_review": _l("審査中"),
+    "returned": _l("差し戻し"),
+    "rejected": _l("却下"),
+    "approved": _l("承認済み"),
+    "withdrawn": _l("取下げ"),
 }
 
 
@@ -84,10 +85,41 @@ def extend_session():
     return redirect(safe_next(request.form.get("next"), url_for("web.index")))
 
 
+ACTION_LABELS = {
+    "submit": _l("提出"),
+    "enter_route": _l("審査開始"),
+    "approve": _l("承認"),
+    "return": _l("差し戻し"),
+    "resubmit": _l("再提出"),
+    "reject": _l("却下"),
+    "withdraw": _l("取下げ"),
+    "claim": _l("担当"),
+    "reassign": _l("担当変更"),
+    "comment": _l("コメント"),
+    "case.view": _l("閲覧"),
+    "mynumber.read": _l("個人番号の閲覧"),
+    "attachment.read": _l("添付ファイルの閲覧"),
+}
+
+
+ROLE_LABELS = {
+    "clerk": _l("担当"),
+    "approver": _l("決裁者"),
+    "counter_clerk": _l("窓口職員"),
+    "admin": _l("管理者"),
+}
+
+
+def role_labels(roles: list[str]) -> str:
+    return "、".join(str(ROLE_LABELS.get(role, role)) for role in roles)
+
+
+def action_label(action: str) -> str:
+    return str(ACTION_LABELS.get(action, action))
+
+
 def state_label(state: str) -> str:
-    if str(get_locale()) == "en":
-        return STATE_LABELS_EN.get(state, state)
-    return STATE_LABELS_JA.get(state, state)
+    return str(STATE_LABELS.get(state, state))
 
 
 def _localized(text: dict | None) -> str:
@@ -98,7 +130,9 @@ def _localized(text: dict | None) -> str:
 
 def register_template_helpers(app: Flask) -> None:
     # Globals rather than a context processor: imported macros see globals but not the render context.
-    app.jinja_env.globals.update(localized=_localized, state_label=state_label, idle_seconds_left=idle_seconds_left)
+    app.jinja_env.globals.update(localized=_localized, state_label=state_label, action_label=action_label,
+                                 role_labels=role_labels,
+                                 idle_seconds_left=idle_seconds_left)
 
     @app.context_processor
     def inject():

@@ -117,6 +117,15 @@ def db(app):
 
 
 @pytest.fixture
+def catalogue(db):
+    """The built-in offices and forms, synced as ``flask catalogue sync`` does."""
+    from app.catalogue.service import built_in_catalogue_dir, sync_catalogue
+
+    sync_catalogue([built_in_catalogue_dir()])
+    db.session.commit()
+
+
+@pytest.fixture
 def client(app, db):
     return app.test_client()
 

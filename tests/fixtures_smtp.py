@@ -67,9 +67,9 @@ def run_worker(app):
 
     def run() -> int:
         if has_app_context():
-            # The test's own session (shared with requests made by the test client) may still hold a
-            # transaction; on SQLite that is a write lock (BEGIN IMMEDIATE) the worker would wait on.
-            db.session.remove()
+            # End the test's own transaction (as the test client does at each request): its rows reach
+            # the worker, and its next query sees what the worker wrote.
+            db.session.commit()
         with app.app_context():
             return run_due()
 

@@ -1,11 +1,11 @@
-"""Offices (課) and resident accounts."""
+"""Offices (課), resident accounts and staff accounts."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, CreatedAtMixin
 
@@ -40,3 +40,46 @@ class Resident(CreatedAtMixin, Base):
     @property
     def is_confirmed(self) -> bool:
         return self.email_confirmed_at is not None
+
+
+#: The roles a staff member can hold; a route step names one, ``/office/admin`` needs ``admin``.
+STAFF_ROLES = ("clerk", "approver", "counter_clerk", "admin")
+
+
+class Staff(CreatedAtMixin, Base):
+    """A member of staff of one office (課). Signing in takes a password and a TOTP code.
+
+    ``totp_secret_enc`` is encrypted with ``app.fieldcrypt`` under MADOGUCHI_FIELD_KEY, bound to the
+    context ``staff-totp:<id>``; read it with ``app.accounts.staff_service.totp_secret``.
+    """
+
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Stored lower-cased so sign-in and the unique constraint ignore case.
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(sa.String(100))
+    office_id: Mapped[int] = mapped_column(sa.ForeignKey("offices.id"), index=True)
+    #: A list of names from STAFF_ROLES.
+    roles: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    totp_secret_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    #: Set when the staff member confirmed the authenticator with a first code (or by the demo seed).
+    totp_enrolled_at: Mapped[dt.datetime | None]
+    #: The last successful TOTP check: actions such as sealing can ask for a recent second factor.
+    last_second_factor_at: Mapped[dt.datetime | None]
+    #: The 30-second time step of the last accepted code; a code of this step or an earlier one is refused.
+    last_totp_step: Mapped[int | None]
+    is_active: Mapped[bool] = mapped_column(default=True)
+    #: Bumped on sign-out and deactivation; a session naming an older version is dead.
+    session_version: Mapped[int] = mapped_column(default=1)
+    deactivated_at: Mapped[dt.datetime | None]
+
+    office: Mapped[Office] = relationship(lazy="joined", innerjoin=True)
+
+    def has_role(self, role: str) -> bool:
+        return role in (self.roles or ())
+
+    @property
+    def is_enrolled(self) -> bool:
+        return self.totp_enrolled_at is not None

@@ -20,10 +20,13 @@ _KEY = "resident"
 
 #: Survive sign-in: the language, and entries stashed when the session idled out mid-page.
 _CARRIED_OVER = ("locale", "stash")
+#: Other sign-ins in the same browser (the office's, app.accounts.staff_session): the resident's
+#: sign-in and sign-out leave them alone.
+_OTHER_SIGN_INS = ("staff",)
 
 
 def sign_in(resident: Resident) -> None:
-    carried = {key: session[key] for key in _CARRIED_OVER if key in session}
+    carried = {key: session[key] for key in (*_CARRIED_OVER, *_OTHER_SIGN_INS) if key in session}
     session.clear()  # a fresh session on sign-in: no fixation of a pre-sign-in cookie
     session.update(carried)
     session[_KEY] = {"id": resident.id, "v": resident.session_version}
@@ -35,10 +38,9 @@ def sign_out(resident: Resident | None) -> None:
     if resident is not None:
         resident.session_version += 1
         db.session.flush()
-    locale = session.get("locale")
+    kept = {key: session[key] for key in ("locale", *_OTHER_SIGN_INS) if session.get(key)}
     session.clear()
-    if locale:
-        session["locale"] = locale
+    session.update(kept)
 
 
 def idle_seconds_left() -> int:

@@ -14,9 +14,15 @@ from app.delivery import jobs, mail
 from app.delivery.models import Job
 from app.extensions import db
 
-#: kind → handler(payload). Later issues register rendering, sealing and fax here.
+#: kind → handler(payload). Domains register theirs with ``register_handler`` (the worker never
+#: imports them, so delivery stays below every domain that uses it).
 HANDLERS: dict[str, Callable[[dict], None]] = {mail.KIND: mail.send}
 PERMANENT_ERRORS: tuple[type[Exception], ...] = (mail.PermanentFailure,)
+
+
+def register_handler(kind: str, handler: Callable[[dict], None]) -> None:
+    """A handler either sends outside any transaction (mail) or runs its own transaction and commits."""
+    HANDLERS[kind] = handler
 
 
 def worker_id() -> str:

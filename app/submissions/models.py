@@ -37,6 +37,15 @@ class Submission(CreatedAtMixin, Base):
     applicant_name: Mapped[str | None] = mapped_column(sa.String(200))
     #: Message to the resident on return (差し戻し) or the reason on reject (却下).
     decision_message: Mapped[str | None] = mapped_column(sa.Text)
+    #: The approval route copied from the definition when the case first enters review: a later
+    #: change of the definition's route applies to new submissions only.
+    route: Mapped[list | None] = mapped_column(sa.JSON)
+    #: Index into ``route`` of the step now being worked, while in review.
+    current_step: Mapped[int | None]
+    #: Pass through the route: 1 at first, +1 on every resubmission after a return.
+    round: Mapped[int] = mapped_column(default=0)
+    #: Set when a counter clerk (窓口職員) entered the form on the resident's behalf (four-eyes rule).
+    filed_by_staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[dt.datetime | None]
     decided_at: Mapped[dt.datetime | None]
@@ -65,6 +74,10 @@ class SubmissionHistory(Base):
     actor_type: Mapped[str] = mapped_column(sa.String(10))
     actor_id: Mapped[int | None]
     message: Mapped[str | None] = mapped_column(sa.Text)
+    #: The route step an approval or return concerns, e.g. 'kessai'.
+    step_key: Mapped[str | None] = mapped_column(sa.String(40))
+    #: Internal comments and claims are for staff only; the resident's timeline leaves them out.
+    internal: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     submission: Mapped[Submission] = relationship(back_populates="history")

@@ -10,11 +10,16 @@ from app.submissions.fields import display_value
 from app.submissions.models import Submission
 
 
-def answer_rows(submission: Submission, locale: str, *, editable: bool) -> list[dict]:
-    """Pages with their answered fields, for the check page and the status page."""
+def answer_rows(submission: Submission, locale: str, *, editable: bool, reveal_sensitive: bool = True,
+                attachment_endpoint: str = "submissions.attachment") -> list[dict]:
+    """Pages with their answered fields, for the check page, the status page and the office case page.
+
+    Staff pages pass ``reveal_sensitive=False``: My Number then shows only whether it was given, and
+    reading it is a separate, audited action.
+    """
     definition = submission.form_version.definition
     answers = submission.answers
-    sensitive = service.read_sensitive(submission) if submission.sensitive_answers else {}
+    sensitive = service.read_sensitive(submission) if reveal_sensitive and submission.sensitive_answers else {}
     sections = []
     for page in service.visible_pages(definition, answers):
         rows = []
@@ -26,7 +31,7 @@ def answer_rows(submission: Submission, locale: str, *, editable: bool) -> list[
                 "group_items": _group_items(field, value, locale) if field["type"] == "group" and value else None,
             }
             if field["type"] == "file" and value:
-                row["attachment_url"] = url_for("submissions.attachment", submission_id=submission.id,
+                row["attachment_url"] = url_for(attachment_endpoint, submission_id=submission.id,
                                                 attachment_id=value["attachment_id"])
             rows.append(row)
         change_url = (url_for("submissions.page", submission_id=submission.id, page_id=page["id"], **{"return": "check"})
@@ -87,3 +92,23 @@ def page_context(draft: Submission, page: dict, fields: list[dict], form, locale
         "page_count": len(pages),
         "has_previous": position > 1,
     }
+
+
+def staff_accesses(submission: Submission) -> list[dict]:
+    """For the resident: each staff access to their case (office, role, action, time), never names."""
+    import sqlalchemy as sa
+
+    from app.accounts.models import Staff
+    from app.audit.service import events_for_subject
+    from app.extensions import db
+
+    events = events_for_subject("submission", submission.id, actor_types=("staff",))
+    ids = {e.actor_id for e in events if e.actor_id}
+    staff = {s.id: s for s in db.session.scalars(sa.select(Staff).where(Staff.id.in_(ids)))} if ids else {}
+    accesses = []
+    for event in events:
+        member = staff.get(event.actor_id)
+        if member is not None:
+            accesses.append({"office": member.office, "roles": member.roles, "action": event.action,
+                             "at": event.created_at})
+    return accesses

@@ -17,12 +17,15 @@ from app.catalogue.definition import is_shown
 from app.catalogue.models import FormVersion
 from app.catalogue.service import latest_version
 from app.db import utcnow
+from app.audit.service import record as audit
+from app.delivery.jobs import enqueue
 from app.delivery.mail import queue_mail
 from app.errors import InvalidTransition, NotFound
 from app.extensions import db
 from app.fieldcrypt import decrypt_json, encrypt_json
 from app.submissions.models import Attachment, Submission, SubmissionHistory
 from app.submissions.receipts import new_receipt_number
+from app.workflow.models import Approval
 from app.workflow.states import Action, TransitionNotAllowed, next_state
 
 # ---- visibility -----------------------------------------------------------------------------------
@@ -174,9 +177,11 @@ def store_attachment(draft: Submission, spec: dict, filename: str, data: bytes) 
 
 
 def record_history(submission: Submission, action: str, from_state: str | None, *, actor_type: str,
-                   actor_id: int | None, message: str | None = None) -> SubmissionHistory:
+                   actor_id: int | None, message: str | None = None, step_key: str | None = None,
+                   internal: bool = False) -> SubmissionHistory:
     entry = SubmissionHistory(submission=submission, action=action, from_state=from_state,
-                              to_state=submission.state, actor_type=actor_type, actor_id=actor_id, message=message)
+                              to_state=submission.state, actor_type=actor_type, actor_id=actor_id, message=message,
+                              step_key=step_key, internal=internal)
     db.session.add(entry)
     return entry
 
@@ -190,41 +195,57 @@ def _applicant_name(submission: Submission) -> str | None:
     return None
 
 
-def submit(submission: Submission) -> bool:
-    """Submit a complete draft exactly once. Returns False when it was already submitted.
+ENTER_ROUTE_JOB = "workflow.enter_route"
 
-    The conditional UPDATE is the idempotency guard: of two racing requests (a double click, a
-    retried POST) only one sees the row still in ``draft``; the other changes nothing.
+
+def submit(submission: Submission) -> bool:
+    """Submit a complete draft exactly once (draft → submitted). False if a racing request already did."""
+    return _file(submission, Action.SUBMIT)
+
+
+def resubmit(submission: Submission) -> bool:
+    """Send a returned case, with the resident's corrections, back into review (returned → submitted)."""
+    return _file(submission, Action.RESUBMIT)
+
+
+def _file(submission: Submission, action: Action) -> bool:
+    """The conditional UPDATE is the idempotency guard: of two racing requests (a double click, a
+    retried POST) only one still sees the row in its old state; the other changes nothing.
     """
+    try:
+        new_state = next_state(submission.state, action)
+    except TransitionNotAllowed as exc:
+        raise InvalidTransition(str(exc)) from None
     if incomplete_pages(submission):
         raise InvalidTransition("incomplete")
-    try:
-        new_state = next_state(submission.state, Action.SUBMIT)
-    except TransitionNotAllowed:
-        return False
+    from_state = submission.state
     now = utcnow()
+    values = {"state": new_state.value, "submitted_at": now, "updated_at": now,
+              "applicant_name": _applicant_name(submission), "decision_message": None}
     for _attempt in range(5):
-        receipt = new_receipt_number()
+        if action == Action.SUBMIT:
+            values["receipt_number"] = new_receipt_number()
         try:
             with db.session.begin_nested():
                 result = db.session.execute(
-                    sa.update(Submission)
-                    .where(Submission.id == submission.id, Submission.state == "draft")
-                    .values(state=new_state.value, receipt_number=receipt, submitted_at=now, updated_at=now,
-                            applicant_name=_applicant_name(submission))
-                    .execution_options(synchronize_session=False)
+                    sa.update(Submission).where(Submission.id == submission.id, Submission.state == from_state)
+                    .values(**values).execution_options(synchronize_session=False)
                 )
             break
         except IntegrityError:  # a receipt number collision: draw another
             continue
     else:
         raise RuntimeError("could not allocate a receipt number")
-    if result.rowcount != 1:
-        db.session.refresh(submission)
-        return False
     db.session.refresh(submission)
-    record_history(submission, Action.SUBMIT, "draft", actor_type="resident", actor_id=submission.resident_id)
-    _notify(submission, "submission_received")
+    if result.rowcount != 1:
+        return False
+    record_history(submission, action.value, from_state, actor_type="resident", actor_id=submission.resident_id)
+    audit(f"submission.{action.value}", actor_type="resident", actor_id=submission.resident_id,
+          subject_type="submission", subject_id=submission.id, data={"from": from_state, "to": submission.state})
+    # The worker moves the case into review (and, with documents, renders it first).
+    enqueue(ENTER_ROUTE_JOB, {"submission_id": submission.id},
+            idempotency_key=f"enter_route:{submission.id}:{len(submission.history)}")
+    notify_resident(submission, template="submission_received" if action == Action.SUBMIT else "state_changed")
     db.session.flush()
     return True
 
@@ -237,12 +258,21 @@ def withdraw(submission: Submission) -> None:
     from_state = submission.state
     submission.state = new_state.value
     submission.decided_at = utcnow()
+    submission.current_step = None
+    # Open tasks in the office queues end with the case.
+    db.session.execute(
+        sa.update(Approval).where(Approval.submission_id == submission.id, Approval.state.in_(("pending", "approved")))
+        .values(state="superseded").execution_options(synchronize_session=False)
+    )
     record_history(submission, Action.WITHDRAW, from_state, actor_type="resident", actor_id=submission.resident_id)
-    _notify(submission, "state_changed")
+    audit("submission.withdraw", actor_type="resident", actor_id=submission.resident_id,
+          subject_type="submission", subject_id=submission.id, data={"from": from_state, "to": submission.state})
+    notify_resident(submission)
     db.session.flush()
 
 
-def _notify(submission: Submission, template: str) -> None:
+def notify_resident(submission: Submission, template: str = "state_changed") -> None:
+    """Tell the resident of a state change by e-mail, in their language (a mail job in this transaction)."""
     resident = submission.resident
     base = current_app.config["MADOGUCHI_BASE_URL"]
     queue_mail(

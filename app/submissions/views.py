@@ -34,18 +34,23 @@ from app.submissions import service
 from app.submissions.fields import answers_from_form, form_data_from_answers, page_form_class
 from app.submissions.forms import DeclarationForm, PlainForm
 from app.submissions.models import Attachment, Submission
-from app.submissions.presenters import answer_rows, error_targets, page_context
+from app.submissions.presenters import answer_rows, error_targets, page_context, staff_accesses
 
 bp = Blueprint("submissions", __name__)
 
 
-def own_submission(submission_id: int, *, draft: bool | None = None) -> Submission:
+#: States in which the resident edits the answers: a draft, or a case returned for correction.
+EDITABLE = ("draft", "returned")
+
+
+def own_submission(submission_id: int, *, editable: bool | None = None) -> Submission | None:
+    """The signed-in resident's submission, or 404. With ``editable=True``, None when it cannot be edited now."""
     submission = db.session.get(Submission, submission_id)
     if submission is None or submission.resident_id != g.resident.id:
         abort(404)
-    if draft is True and submission.state != "draft":
+    if editable is True and submission.state not in EDITABLE:
         return None
-    if draft is False and submission.state == "draft":
+    if editable is False and submission.state == "draft":
         abort(404)
     return submission
 
@@ -74,7 +79,7 @@ def start(slug: str):
 @bp.get("/drafts/<int:submission_id>")
 @resident_required
 def resume(submission_id: int):
-    draft = own_submission(submission_id, draft=True)
+    draft = own_submission(submission_id, editable=True)
     if draft is None:
         return redirect(url_for(".status", submission_id=submission_id))
     missing = service.incomplete_pages(draft)
@@ -122,7 +127,7 @@ def page(submission_id: int, page_id: str):
         if request.method == "POST":
             return _stash_entries_for_sign_in(submission_id, page_id)
         return redirect(url_for("accounts.sign_in", next=request.full_path))
-    draft = own_submission(submission_id, draft=True)
+    draft = own_submission(submission_id, editable=True)
     if draft is None:  # submitted meanwhile (another tab, a double click): show where it stands
         return redirect(url_for(".status", submission_id=submission_id))
     definition = draft.form_version.definition
@@ -287,7 +292,7 @@ def _render_page(draft, page_spec, fields, form, *, validate=True):
 @bp.get("/drafts/<int:submission_id>/check")
 @resident_required
 def check(submission_id: int):
-    draft = own_submission(submission_id, draft=True)
+    draft = own_submission(submission_id, editable=True)
     if draft is None:
         return redirect(url_for(".status", submission_id=submission_id))
     missing = service.incomplete_pages(draft)
@@ -302,26 +307,30 @@ def check(submission_id: int):
 @resident_required
 def submit(submission_id: int):
     submission = own_submission(submission_id)
-    if submission.state != "draft":  # a double click or a retried POST: the first one already submitted
+    if submission.state not in EDITABLE:  # a double click or a retried POST: the first one already submitted
         return redirect(url_for(".confirmation", submission_id=submission.id))
+    resubmitting = submission.state == "returned"
     form = DeclarationForm()
     if not form.validate_on_submit():
         return render_template("submissions/check.html", draft=submission, errors=error_targets(form),
                                rows=answer_rows(submission, locale(), editable=True), form=form), 422
     try:
-        service.submit(submission)
+        service.resubmit(submission) if resubmitting else service.submit(submission)
     except InvalidTransition:
         missing = service.incomplete_pages(submission)
         flash(_("まだ回答していないページがあります。"), "error")
         return redirect(url_for(".page", submission_id=submission.id, page_id=missing[0]["id"]))
     db.session.commit()
+    if resubmitting:
+        flash(_("直した内容で再提出しました。審査をはじめからやり直します。"), "info")
+        return redirect(url_for(".status", submission_id=submission.id))
     return redirect(url_for(".confirmation", submission_id=submission.id))
 
 
 @bp.get("/submissions/<int:submission_id>/confirmation")
 @resident_required
 def confirmation(submission_id: int):
-    submission = own_submission(submission_id, draft=False)
+    submission = own_submission(submission_id, editable=False)
     return render_template("submissions/confirmation.html", submission=submission)
 
 
@@ -341,15 +350,17 @@ def mine():
 @bp.get("/submissions/<int:submission_id>")
 @resident_required
 def status(submission_id: int):
-    submission = own_submission(submission_id, draft=False)
+    submission = own_submission(submission_id, editable=False)
     return render_template("submissions/status.html", submission=submission,
-                           rows=answer_rows(submission, locale(), editable=False), form=PlainForm())
+                           rows=answer_rows(submission, locale(), editable=False), form=PlainForm(),
+                           timeline=[h for h in submission.history if not h.internal],
+                           accesses=staff_accesses(submission))
 
 
 @bp.route("/submissions/<int:submission_id>/withdraw", methods=["GET", "POST"])
 @resident_required
 def withdraw(submission_id: int):
-    submission = own_submission(submission_id, draft=False)
+    submission = own_submission(submission_id, editable=False)
     form = PlainForm()
     if request.method == "POST" and form.validate_on_submit():
         if submission.state == "withdrawn":  # already done (double click)
@@ -364,7 +375,7 @@ def withdraw(submission_id: int):
 @bp.post("/drafts/<int:submission_id>/discard")
 @resident_required
 def discard(submission_id: int):
-    draft = own_submission(submission_id, draft=True)
+    draft = own_submission(submission_id, editable=True)
     if draft is None:
         return redirect(url_for(".status", submission_id=submission_id))
     if PlainForm().validate_on_submit():

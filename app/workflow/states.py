@@ -29,17 +29,6 @@ class Action(StrEnum):
     WITHDRAW = "withdraw"
 
 
-#: Japanese labels shown on screen (machine names stay in code, the CLI and the API).
-STATE_LABELS_JA = {
-    State.DRAFT: "下書き",
-    State.SUBMITTED: "提出済み",
-    State.IN_REVIEW: "審査中",
-    State.RETURNED: "差し戻し",
-    State.REJECTED: "却下",
-    State.APPROVED: "承認済み",
-    State.WITHDRAWN: "取下げ",
-}
-
 #: An approval that is not the last step keeps the state at in_review; the final one moves it to
 #: approved. The table names the final move; ``approve`` on an intermediate step is a same-state move.
 TRANSITIONS: dict[tuple[State, Action], State] = {

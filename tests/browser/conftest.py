@@ -104,3 +104,52 @@ def browser_page(chromium):
         yield page
     finally:
         context.close()
+
+
+@pytest.fixture(scope="session")
+def catalogue(live_server) -> LiveServer:
+    """The live server with the built-in catalogue published in its database."""
+    from app.catalogue.service import built_in_catalogue_dir, sync_catalogue
+    from app.extensions import db
+
+    with live_server.app.app_context():
+        sync_catalogue([built_in_catalogue_dir()])
+        db.session.commit()
+    return live_server
+
+
+@pytest.fixture
+def new_resident(catalogue):
+    """Make a confirmed resident (password ``support.PASSWORD``) in the live database; returns the email."""
+    import uuid
+
+    from tests.browser.support import make_resident
+
+    def make(name: str = "hanako") -> str:
+        return make_resident(catalogue.app, f"{name}-{uuid.uuid4().hex[:8]}@example.jp")
+
+    return make
+
+
+@pytest.fixture
+def new_page(chromium):
+    """Open pages in fresh contexts: ``new_page(viewport=..., java_script_enabled=...)``; all closed after the test."""
+    contexts = []
+
+    def make(**options):
+        context = chromium.new_context(locale="ja-JP", timezone_id="Asia/Tokyo", **options)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    """Each browser test signs in afresh; the limiter's memory is shared by every app in the process."""
+    from app.extensions import limiter
+
+    limiter.reset()

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from app.submissions.models import Submission
 from tests.helpers import csrf_token
-from tests.submissions.conftest import make_resident, sign_in
+from tests.helpers import make_resident, sign_in
 from tests.submissions.filing import file_form
 
 

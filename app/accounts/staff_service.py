@@ -1,0 +1,319 @@
+"""Staff accounts: creation, password check, the TOTP second factor, deactivation.
+
+Services flush and never commit; the view (or CLI command) commits once. The TOTP secret is kept
+encrypted (``app.fieldcrypt``, context ``staff-totp:<id>``) and is decrypted only to check a code or to
+show it during enrolment. A code is accepted once: the time step it belongs to is recorded with a
+conditional UPDATE, so two requests racing with the same code cannot both succeed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import re
+import secrets
+import time
+import unicodedata
+
+import pyotp
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+
+from app.accounts.models import STAFF_ROLES, Office, Staff
+from app.accounts.service import (
+    _current_hasher,
+    _dummy_hash,
+    check_password_policy,
+    hash_password,
+    normalize_email,
+    verify_password,
+)
+from app.audit.service import record as audit
+from app.catalogue.errors import InvalidValue
+from app.db import utcnow
+from app.errors import ValidationFailed
+from app.extensions import db
+from app.fieldcrypt import decrypt_json, encrypt_json
+
+#: Shown in authenticator apps next to the account name.
+TOTP_ISSUER = "Madoguchi"
+#: pyotp's default: 30-second steps, 6 digits, SHA-1 (what every authenticator app understands).
+TOTP_INTERVAL = 30
+#: Codes of one step either side of now are accepted (clock drift, slow typing).
+TOTP_VALID_WINDOW = 1
+DISPLAY_NAME_MAX_LENGTH = 100
+
+# Generated passwords: no look-alikes (0/o, 1/l/i), so they can be read aloud or copied by hand.
+_PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+_CODE_RE = re.compile(r"\d{6}")
+
+
+class StaffEmailInUse(ValidationFailed):
+    """An account for this address exists already (only administrators see this)."""
+
+
+def _now() -> float:
+    """The clock for TOTP checks (tests may replace it)."""
+    return time.time()
+
+
+# --- creating and changing accounts ----------------------------------------------------------------
+
+
+def generate_password() -> str:
+    """Four groups of five characters from a 31-letter alphabet: about 99 bits from the CSPRNG."""
+    return "-".join("".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(5)) for _ in range(4))
+
+
+def _field_key() -> str:
+    return current_app.config["MADOGUCHI_FIELD_KEY"]
+
+
+def _context(staff: Staff) -> str:
+    return f"staff-totp:{staff.id}"
+
+
+def new_totp_secret() -> str:
+    """160 bits from the CSPRNG, base32 (32 characters), as RFC 4226 recommends."""
+    return pyotp.random_base32(32)
+
+
+def set_totp_secret(staff: Staff, secret: str) -> None:
+    """Store ``secret`` (base32) encrypted for this staff member; the row must have an id (flushed)."""
+    if staff.id is None:
+        db.session.flush()
+    staff.totp_secret_enc = encrypt_json(secret, secret=_field_key(), context=_context(staff))
+    staff.last_totp_step = None
+    db.session.flush()
+
+
+def totp_secret(staff: Staff) -> str | None:
+    """The base32 TOTP secret, decrypted; None if none was stored."""
+    return decrypt_json(staff.totp_secret_enc, secret=_field_key(), context=_context(staff))
+
+
+def totp_uri(staff: Staff) -> str:
+    """The ``otpauth://`` URI an authenticator app reads from the QR code."""
+    return pyotp.TOTP(totp_secret(staff), interval=TOTP_INTERVAL).provisioning_uri(
+        name=staff.email, issuer_name=TOTP_ISSUER
+    )
+
+
+def group_secret(secret: str) -> str:
+    """``ABCD EFGH …``: the secret as a person types it into an authenticator app."""
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+
+
+def office_by_code(code: str) -> Office | None:
+    return db.session.scalar(sa.select(Office).where(Office.code == (code or "").strip()))
+
+
+def _checked_roles(roles) -> list[str]:
+    chosen = [role for role in STAFF_ROLES if role in set(roles or ())]
+    unknown = set(roles or ()) - set(STAFF_ROLES)
+    if unknown:
+        raise ValidationFailed(
+            _("役割の指定が正しくありません：%(roles)s", roles=", ".join(sorted(unknown))), field="roles"
+        )
+    if not chosen:
+        raise ValidationFailed(_("役割を1つ以上選んでください。"), field="roles")
+    return chosen
+
+
+def create_staff(
+    email: str,
+    display_name: str,
+    office_code: str,
+    roles,
+    password: str | None = None,
+    *,
+    totp_secret_value: str | None = None,
+    enrolled: bool = False,
+    actor: Staff | None = None,
+) -> tuple[Staff, str, str]:
+    """Create a staff account; returns ``(staff, password, totp_secret)``.
+
+    Without ``password`` a strong one is generated (the caller shows it once). A TOTP secret is
+    generated (or ``totp_secret_value`` used, for the demo) and stored encrypted; the staff member
+    confirms it with a first code at ``/office/enrol`` unless ``enrolled`` is true. ``actor`` is the
+    administrator who did it (None: the CLI or the demo seed); the audit ledger records either.
+    Raises ``ValidationFailed`` (``StaffEmailInUse`` for a taken address).
+    """
+    try:
+        address = normalize_email(email)
+    except InvalidValue as exc:
+        raise ValidationFailed(str(exc.message), field="email") from exc
+    name = " ".join((display_name or "").split())
+    if not name:
+        raise ValidationFailed(_("氏名を入力してください。"), field="display_name")
+    if len(name) > DISPLAY_NAME_MAX_LENGTH:
+        raise ValidationFailed(
+            _("氏名は%(count)s文字以内で入力してください。", count=DISPLAY_NAME_MAX_LENGTH), field="display_name"
+        )
+    office = office_by_code(office_code)
+    if office is None:
+        raise ValidationFailed(_("課の指定が正しくありません。一覧から選んでください。"), field="office")
+    chosen_roles = _checked_roles(roles)
+    if password is None:
+        password = generate_password()
+    else:
+        check_password_policy(password, address)
+    secret = totp_secret_value or new_totp_secret()
+    if db.session.scalar(sa.select(Staff.id).where(Staff.email == address)) is not None:
+        raise StaffEmailInUse(_("このメールアドレスの職員は既に登録されています。"), field="email")
+    staff = Staff(
+        email=address,
+        display_name=name,
+        office=office,
+        roles=chosen_roles,
+        password_hash=hash_password(password),
+        is_active=True,
+        session_version=1,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(staff)
+    except IntegrityError as exc:
+        raise StaffEmailInUse(_("このメールアドレスの職員は既に登録されています。"), field="email") from exc
+    set_totp_secret(staff, secret)
+    if enrolled:
+        staff.totp_enrolled_at = utcnow()
+        db.session.flush()
+    _audit("staff.create", staff, actor, office_id=office.id, roles=chosen_roles, enrolled=enrolled)
+    return staff, password, secret
+
+
+def _audit(action: str, staff: Staff, actor: Staff | None, **data) -> None:
+    # Ids and role names only: the ledger never holds names or addresses.
+    audit(
+        action,
+        actor_type="staff" if actor is not None else "system",
+        actor_id=actor.id if actor is not None else None,
+        subject_type="staff",
+        subject_id=staff.id,
+        data=data or None,
+    )
+
+
+def deactivate(staff: Staff, actor: Staff | None = None) -> None:
+    """Stop the account; every session of it ends on its next request."""
+    if staff.is_active:
+        staff.is_active = False
+        staff.deactivated_at = utcnow()
+    staff.session_version += 1
+    db.session.flush()
+    _audit("staff.deactivate", staff, actor)
+
+
+def reactivate(staff: Staff, actor: Staff | None = None) -> None:
+    staff.is_active = True
+    staff.deactivated_at = None
+    db.session.flush()
+    _audit("staff.reactivate", staff, actor)
+
+
+def record_sign_in(staff: Staff, *, enrolled_now: bool = False) -> None:
+    """A complete sign-in (password and code), in the audit ledger."""
+    _audit("staff.sign_in", staff, staff, enrolled_now=enrolled_now)
+
+
+def record_sign_out(staff: Staff) -> None:
+    _audit("staff.sign_out", staff, staff)
+
+
+def end_sessions(staff: Staff) -> None:
+    """Sign this staff member out everywhere (sign-out does this)."""
+    staff.session_version += 1
+    db.session.flush()
+
+
+def list_staff() -> list[Staff]:
+    return list(db.session.scalars(sa.select(Staff).join(Staff.office).order_by(Office.code, Staff.email)))
+
+
+def find_staff(email: str) -> Staff | None:
+    try:
+        address = normalize_email(email)
+    except InvalidValue:
+        return None
+    return db.session.scalar(sa.select(Staff).where(Staff.email == address))
+
+
+# --- signing in --------------------------------------------------------------------------------------
+
+
+def authenticate_staff(email: str, password: str) -> Staff | None:
+    """The active staff member whose password this is, or None.
+
+    An unknown address costs one Argon2 check too, and a deactivated account answers like a wrong
+    password, so the sign-in page says nothing about which accounts exist.
+    """
+    staff = find_staff(email)
+    if staff is None:
+        verify_password(_dummy_hash(bool(current_app.config.get("PASSWORD_HASH_FAST"))), password)
+        return None
+    if not verify_password(staff.password_hash, password) or not staff.is_active:
+        return None
+    if _current_hasher().check_needs_rehash(staff.password_hash):
+        staff.password_hash = hash_password(password)
+        db.session.flush()
+    return staff
+
+
+def normalize_code(code: str | None) -> str:
+    """Full-width digits folded, spaces and hyphens dropped: ``１２３ ４５６`` reads as ``123456``."""
+    text = unicodedata.normalize("NFKC", code or "")
+    return re.sub(r"[\s\-]", "", text)
+
+
+def verify_totp(staff: Staff, code: str) -> bool:
+    """Check a 6-digit code; on success record the step and ``last_second_factor_at``.
+
+    Refused: a malformed code, a wrong one, one outside ±1 step, and one whose step is not later than
+    the last accepted step (a replay, or an older code after a newer one).
+    """
+    code = normalize_code(code)
+    if not _CODE_RE.fullmatch(code) or not staff.is_active:
+        return False
+    secret = totp_secret(staff)
+    if not secret:
+        return False
+    totp = pyotp.TOTP(secret, interval=TOTP_INTERVAL)
+    current = int(_now()) // TOTP_INTERVAL
+    matched = [
+        step
+        for step in range(current - TOTP_VALID_WINDOW, current + TOTP_VALID_WINDOW + 1)
+        if hmac.compare_digest(totp.generate_otp(step), code)
+    ]
+    if not matched:
+        return False
+    step = max(matched)
+    if staff.last_totp_step is not None and step <= staff.last_totp_step:
+        return False
+    # Conditional: of two requests with the same code, only one finds the old step still in place.
+    result = db.session.execute(
+        sa.update(Staff)
+        .where(Staff.id == staff.id, sa.or_(Staff.last_totp_step.is_(None), Staff.last_totp_step < step))
+        .values(last_totp_step=step, last_second_factor_at=utcnow()),
+        execution_options={"synchronize_session": False},
+    )
+    if result.rowcount != 1:
+        db.session.refresh(staff)
+        return False
+    db.session.refresh(staff, ["last_totp_step", "last_second_factor_at"])
+    return True
+
+
+def complete_enrolment(staff: Staff) -> None:
+    if staff.totp_enrolled_at is None:
+        staff.totp_enrolled_at = utcnow()
+        db.session.flush()
+
+
+def second_factor_age(staff: Staff) -> dt.timedelta | None:
+    """Time since the last successful code (for actions that want a fresh second factor)."""
+    if staff.last_second_factor_at is None:
+        return None
+    return utcnow() - staff.last_second_factor_at

@@ -1,0 +1,284 @@
+"""Workflow actions on a submission. Each one checks the transition table and the guards, writes the
+state change, a history row and an audit event in the caller's transaction, and flushes.
+
+Concurrency: every action first locks the submission row (FOR UPDATE on PostgreSQL; SQLite
+serialises writers with BEGIN IMMEDIATE), and an approval is taken with a conditional UPDATE on its
+row, so of two staff approving one step at the same moment exactly one wins.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from app.accounts.models import Office, Staff
+from app.audit.service import record as audit
+from app.db import utcnow
+from app.errors import InvalidTransition, NotPermitted
+from app.extensions import db
+from app.submissions.models import Submission
+from app.submissions.service import notify_resident, record_history
+from app.workflow.models import Approval
+from app.workflow.states import Action, TransitionNotAllowed, next_state
+
+#: Open approval states: decided rows wait for their seal (issue: e-seals) before they complete.
+OPEN = ("pending", "approved")
+
+
+class Conflict(NotPermitted):
+    """Someone else acted first (a double approval, a stale page)."""
+
+    code = "conflict"
+    status = 409
+
+
+def lock(submission_id: int) -> Submission:
+    """Load the submission for update: concurrent actions on one case queue here."""
+    query = sa.select(Submission).where(Submission.id == submission_id)
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update()
+    submission = db.session.scalars(query.execution_options(populate_existing=True)).one()
+    return submission
+
+
+def _check(submission: Submission, action: Action) -> None:
+    """Raise InvalidTransition before anything changes when the table has no such move."""
+    try:
+        next_state(submission.state, action)
+    except TransitionNotAllowed as exc:
+        raise InvalidTransition(str(exc)) from None
+
+
+def _move(submission: Submission, action: Action, *, actor: Staff | None, message: str | None = None,
+          step_key: str | None = None) -> None:
+    try:
+        new_state = next_state(submission.state, action)
+    except TransitionNotAllowed as exc:
+        raise InvalidTransition(str(exc)) from None
+    from_state = submission.state
+    submission.state = new_state.value
+    record_history(submission, action.value, from_state, actor_type="staff" if actor else "system",
+                   actor_id=actor.id if actor else None, message=message, step_key=step_key)
+    audit(f"submission.{action.value}", actor_type="staff" if actor else "system",
+          actor_id=actor.id if actor else None, subject_type="submission", subject_id=submission.id,
+          data={"from": from_state, "to": submission.state, "step": step_key})
+    notify_resident(submission)
+
+
+# ---- entering the route ----------------------------------------------------------------------------
+
+
+def enter_route(submission_id: int) -> None:
+    """submitted → in_review at step 1 of a fresh round (run by the worker after submit or resubmit)."""
+    submission = lock(submission_id)
+    _check(submission, Action.ENTER_ROUTE)
+    if submission.route is None:
+        submission.route = submission.form_version.definition["route"]
+    submission.round += 1
+    _move(submission, Action.ENTER_ROUTE, actor=None)
+    _open_step(submission, 0)
+    db.session.flush()
+
+
+def _open_step(submission: Submission, index: int) -> None:
+    step = submission.route[index]
+    submission.current_step = index
+    codes = step.get("offices") or [step["office"]]
+    offices = {o.code: o for o in db.session.scalars(sa.select(Office).where(Office.code.in_(codes)))}
+    for code in codes:
+        db.session.add(Approval(submission_id=submission.id, round=submission.round, step_index=index,
+                                step_key=step["step"], office_id=offices[code].id, role=step["role"]))
+
+
+def current_approvals(submission: Submission) -> list[Approval]:
+    if submission.current_step is None:
+        return []
+    return list(db.session.scalars(
+        sa.select(Approval).where(Approval.submission_id == submission.id, Approval.round == submission.round,
+                                  Approval.step_index == submission.current_step).order_by(Approval.id)
+    ))
+
+
+# ---- guards -------------------------------------------------------------------------------------------
+
+
+def involved_office_ids(submission: Submission) -> set[int]:
+    """Offices that may see the case: the owning office and every office on its route."""
+    definition = submission.form_version.definition
+    codes = {definition["office"]}
+    for step in submission.route or definition.get("route", []):
+        codes.update(step.get("offices") or [step["office"]])
+    return set(db.session.scalars(sa.select(Office.id).where(Office.code.in_(codes))))
+
+
+def filed_by(staff: Staff, submission: Submission) -> bool:
+    return submission.filed_by_staff_id == staff.id or submission.resident.email == staff.email
+
+
+def approvable_by(staff: Staff, submission: Submission) -> Approval | None:
+    """The open approval row of the current step this staff member may decide, if any."""
+    if submission.state != "in_review" or filed_by(staff, submission):
+        return None
+    for approval in current_approvals(submission):
+        if approval.state == "pending" and approval.office_id == staff.office_id and staff.has_role(approval.role):
+            return approval
+    return None
+
+
+def already_approved_this_round(staff: Staff, submission: Submission) -> bool:
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(Approval).where(
+            Approval.submission_id == submission.id, Approval.round == submission.round,
+            Approval.decided_by_id == staff.id)
+    ) > 0
+
+
+def can_decide(staff: Staff, submission: Submission) -> bool:
+    """Return or reject: a member of an office with an open task of the current step, with its role."""
+    return approvable_by(staff, submission) is not None
+
+
+def available_actions(staff: Staff, submission: Submission) -> set[str]:
+    actions = set()
+    if submission.state == "in_review":
+        approval = approvable_by(staff, submission)
+        if approval is not None:
+            actions |= {"return", "reject"}
+            if not already_approved_this_round(staff, submission):
+                actions.add("approve")
+            if approval.assignee_id != staff.id:
+                actions.add("claim")
+            if staff.has_role("approver") or staff.has_role("admin"):
+                actions.add("reassign")
+    if staff.office_id in involved_office_ids(submission):
+        actions.add("comment")
+    return actions
+
+
+def _require(allowed: bool, message) -> None:
+    if not allowed:
+        raise NotPermitted(str(message))
+
+
+# ---- staff actions ------------------------------------------------------------------------------------
+
+
+def claim(submission_id: int, staff: Staff) -> None:
+    submission = lock(submission_id)
+    approval = approvable_by(staff, submission)
+    _require(approval is not None, _l("この申請を担当することはできません。"))
+    approval.assignee_id = staff.id
+    record_history(submission, "claim", submission.state, actor_type="staff", actor_id=staff.id,
+                   step_key=approval.step_key, internal=True)
+    audit("submission.claim", actor_type="staff", actor_id=staff.id, subject_type="submission",
+          subject_id=submission.id, data={"step": approval.step_key})
+    db.session.flush()
+
+
+def reassign(submission_id: int, staff: Staff, assignee: Staff) -> None:
+    submission = lock(submission_id)
+    approval = approvable_by(staff, submission)
+    _require(approval is not None and (staff.has_role("approver") or staff.has_role("admin")),
+             _l("担当者を変更する権限がありません。"))
+    _require(assignee.is_active and assignee.office_id == approval.office_id and assignee.has_role(approval.role),
+             _l("この担当者には割り当てられません。"))
+    approval.assignee_id = assignee.id
+    record_history(submission, "reassign", submission.state, actor_type="staff", actor_id=staff.id,
+                   step_key=approval.step_key, internal=True)
+    audit("submission.reassign", actor_type="staff", actor_id=staff.id, subject_type="submission",
+          subject_id=submission.id, data={"step": approval.step_key, "assignee": assignee.id})
+    db.session.flush()
+
+
+def comment(submission_id: int, staff: Staff, text: str) -> None:
+    submission = lock(submission_id)
+    _require(staff.office_id in involved_office_ids(submission), _l("この申請にコメントすることはできません。"))
+    record_history(submission, "comment", submission.state, actor_type="staff", actor_id=staff.id,
+                   message=text, internal=True)
+    audit("submission.comment", actor_type="staff", actor_id=staff.id, subject_type="submission",
+          subject_id=submission.id)
+    db.session.flush()
+
+
+def approve(submission_id: int, staff: Staff) -> Approval:
+    """Record a step approval. The step completes when its seal is applied (``complete_approval``)."""
+    submission = lock(submission_id)
+    _check(submission, Action.APPROVE)
+    if filed_by(staff, submission):
+        raise NotPermitted(str(_l("ご自身が提出した申請は審査できません。")))
+    if already_approved_this_round(staff, submission):
+        raise NotPermitted(str(_l("同じ申請の複数の段階を、一人で承認することはできません。")))
+    approval = approvable_by(staff, submission)
+    if approval is None:
+        raise Conflict(str(_l("この段階はすでに承認されたか、あなたの担当ではありません。画面を更新してください。")))
+    now = utcnow()
+    taken = db.session.execute(
+        sa.update(Approval).where(Approval.id == approval.id, Approval.state == "pending")
+        .values(state="approved", decided_by_id=staff.id, decided_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:
+        raise Conflict(str(_l("ほかの職員が先に承認しました。画面を更新してください。")))
+    db.session.refresh(approval)
+    record_history(submission, "approve", submission.state, actor_type="staff", actor_id=staff.id,
+                   step_key=approval.step_key)
+    audit("submission.approve", actor_type="staff", actor_id=staff.id, subject_type="submission",
+          subject_id=submission.id, data={"step": approval.step_key, "approval": approval.id})
+    complete_approval(approval.id)
+    return approval
+
+
+def complete_approval(approval_id: int) -> None:
+    """The approval's step is done for its office; when the whole step is, the route moves on.
+
+    The seam for e-seals: today this runs at once after ``approve``; with seals it runs when the
+    worker has applied the step's seal.
+    """
+    approval = db.session.get(Approval, approval_id)
+    submission = lock(approval.submission_id)
+    if approval.state != "approved" or submission.state != "in_review" or approval.round != submission.round:
+        return
+    approval.state = "complete"
+    approval.completed_at = utcnow()
+    db.session.flush()
+    if any(a.state != "complete" for a in current_approvals(submission)):
+        return  # a 合議 step waits for its other offices
+    if submission.current_step + 1 < len(submission.route):
+        _open_step(submission, submission.current_step + 1)
+        db.session.flush()
+        return
+    submission.current_step = None
+    submission.decided_at = utcnow()
+    _move(submission, Action.APPROVE, actor=None, step_key=approval.step_key)
+    db.session.flush()
+
+
+def return_for_correction(submission_id: int, staff: Staff, message: str) -> None:
+    submission = lock(submission_id)
+    _check(submission, Action.RETURN)
+    _require(can_decide(staff, submission), _l("この申請を差し戻すことはできません。"))
+    step_key = submission.route[submission.current_step]["step"]
+    _supersede_open(submission)
+    submission.decision_message = message
+    _move(submission, Action.RETURN, actor=staff, message=message, step_key=step_key)
+    db.session.flush()
+
+
+def reject(submission_id: int, staff: Staff, reason: str) -> None:
+    submission = lock(submission_id)
+    _check(submission, Action.REJECT)
+    _require(can_decide(staff, submission), _l("この申請を却下することはできません。"))
+    step_key = submission.route[submission.current_step]["step"]
+    _supersede_open(submission)
+    submission.decision_message = reason
+    submission.decided_at = utcnow()
+    _move(submission, Action.REJECT, actor=staff, message=reason, step_key=step_key)
+    db.session.flush()
+
+
+def _supersede_open(submission: Submission) -> None:
+    db.session.execute(
+        sa.update(Approval).where(Approval.submission_id == submission.id, Approval.state.in_(OPEN))
+        .values(state="superseded").execution_options(synchronize_session=False)
+    )
+    submission.current_step = None

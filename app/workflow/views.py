@@ -1,0 +1,223 @@
+"""/office: the clerk's back office. Queues, the case page, and the actions a staff member may take.
+
+Every case route loads through ``visible_case``: a case of an office not on its route answers 404
+to staff of other offices, the same as a case that does not exist.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from wtforms import SelectChoice
+
+from app.accounts.models import Staff
+from app.accounts.staff_session import staff_required
+from app.audit.service import record as audit
+from app.catalogue.service import published_forms
+from app.extensions import db
+from app.submissions import service as submissions
+from app.submissions.models import Submission
+from app.submissions.presenters import answer_rows
+from app.workflow import queue, service
+from app.workflow.forms import ActionForm, CommentForm, ReassignForm, RejectForm, ReturnForm
+
+bp = Blueprint("office", __name__, url_prefix="/office")
+
+
+def visible_case(submission_id: int) -> Submission:
+    submission = db.session.get(Submission, submission_id)
+    if submission is None or submission.state == "draft":
+        abort(404)
+    if g.staff.office_id not in service.involved_office_ids(submission):
+        abort(404)
+    return submission
+
+
+@bp.get("/")
+@staff_required()
+def queue_view():
+    args = request.args
+    older = args.get("older_than_days", "")
+    filters = queue.QueueFilters(
+        tab=args.get("tab") if args.get("tab") in ("mine", "office", "all") else "office",
+        form=args.get("form") or None,
+        step=args.get("step") or None,
+        state=args.get("state") or None,
+        older_than_days=int(older) if older.isdigit() else None,
+        q=(args.get("q") or "").strip() or None,
+        newest_first=args.get("sort") == "newest",
+        after=args.get("after") or None,
+    )
+    if filters.tab == "all":
+        rows, cursor = queue.case_page(g.staff, filters)
+    else:
+        rows, cursor = queue.task_page(g.staff, filters)
+    next_url = url_for(".queue_view", **{**args.to_dict(), "after": cursor}) if cursor else None
+    return render_template("office/queue.html", rows=rows, next_url=next_url, filters=filters,
+                           forms=published_forms(), is_overdue=queue.is_overdue)
+
+
+@bp.get("/cases/<int:submission_id>")
+@staff_required()
+def case(submission_id: int):
+    submission = visible_case(submission_id)
+    # Seeing a case is recorded: the resident's status page lists who looked (office, role, when).
+    audit("case.view", actor_type="staff", actor_id=g.staff.id, subject_type="submission", subject_id=submission.id)
+    db.session.commit()
+    return _render_case(submission)
+
+
+def _render_case(submission: Submission, *, revealed: dict | None = None, forms: dict | None = None, status=200):
+    locale = str(get_locale())
+    actions = service.available_actions(g.staff, submission)
+    forms = forms or {}
+    reassign = forms.get("reassign") or ReassignForm()
+    if "reassign" in actions:
+        approval = service.approvable_by(g.staff, submission)
+        candidates = db.session.scalars(
+            sa.select(Staff).where(Staff.office_id == approval.office_id, Staff.is_active.is_(True))
+            .order_by(Staff.display_name)
+        ).all()
+        reassign.assignee.choices = [SelectChoice(s.id, s.display_name) for s in candidates if s.has_role(approval.role)]
+    staff_names = _staff_names(submission)
+    return render_template(
+        "office/case.html",
+        submission=submission,
+        rows=answer_rows(submission, locale, editable=False, reveal_sensitive=False,
+                         attachment_endpoint="office.attachment"),
+        revealed=revealed or {},
+        has_sensitive=bool(submission.sensitive_answers),
+        actions=actions,
+        step_actions=actions & {"approve", "claim", "return", "reject", "reassign"},
+        approvals=service.current_approvals(submission),
+        all_approvals=_approvals(submission),
+        staff_names=staff_names,
+        action_form=ActionForm(),
+        return_form=forms.get("return") or ReturnForm(),
+        reject_form=forms.get("reject") or RejectForm(),
+        comment_form=forms.get("comment") or CommentForm(),
+        reassign_form=reassign,
+        is_overdue=queue.is_overdue(submission),
+    ), status
+
+
+def _approvals(submission):
+    from app.workflow.models import Approval
+
+    return db.session.scalars(
+        sa.select(Approval).where(Approval.submission_id == submission.id).order_by(Approval.round, Approval.id)
+    ).all()
+
+
+def _staff_names(submission) -> dict[int, str]:
+    ids = {h.actor_id for h in submission.history if h.actor_type == "staff" and h.actor_id}
+    if not ids:
+        return {}
+    return dict(db.session.execute(sa.select(Staff.id, Staff.display_name).where(Staff.id.in_(ids))).tuples().all())
+
+
+def _done(submission_id: int, message: str):
+    db.session.commit()
+    flash(message, "info")
+    return redirect(url_for(".case", submission_id=submission_id))
+
+
+@bp.post("/cases/<int:submission_id>/claim")
+@staff_required("clerk", "approver")
+def claim(submission_id: int):
+    visible_case(submission_id)
+    if ActionForm().validate_on_submit():
+        service.claim(submission_id, g.staff)
+        return _done(submission_id, _("この申請の担当になりました。"))
+    abort(400)
+
+
+@bp.post("/cases/<int:submission_id>/approve")
+@staff_required("clerk", "approver")
+def approve(submission_id: int):
+    visible_case(submission_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        service.approve(submission_id, g.staff)
+    except service.Conflict as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for(".case", submission_id=submission_id))
+    return _done(submission_id, _("承認しました。"))
+
+
+@bp.post("/cases/<int:submission_id>/return")
+@staff_required("clerk", "approver")
+def return_case(submission_id: int):
+    submission = visible_case(submission_id)
+    form = ReturnForm()
+    if not form.validate_on_submit():
+        return _render_case(submission, forms={"return": form}, status=422)
+    service.return_for_correction(submission_id, g.staff, form.message.data.strip())
+    return _done(submission_id, _("申請者に差し戻しました。"))
+
+
+@bp.post("/cases/<int:submission_id>/reject")
+@staff_required("clerk", "approver")
+def reject(submission_id: int):
+    submission = visible_case(submission_id)
+    form = RejectForm()
+    if not form.validate_on_submit():
+        return _render_case(submission, forms={"reject": form}, status=422)
+    service.reject(submission_id, g.staff, form.reason.data.strip())
+    return _done(submission_id, _("却下しました。"))
+
+
+@bp.post("/cases/<int:submission_id>/comment")
+@staff_required()
+def comment(submission_id: int):
+    submission = visible_case(submission_id)
+    form = CommentForm()
+    if not form.validate_on_submit():
+        return _render_case(submission, forms={"comment": form}, status=422)
+    service.comment(submission_id, g.staff, form.text.data.strip())
+    return _done(submission_id, _("コメントを追加しました。"))
+
+
+@bp.post("/cases/<int:submission_id>/reassign")
+@staff_required("clerk", "approver", "admin")
+def reassign(submission_id: int):
+    submission = visible_case(submission_id)
+    form = ReassignForm()
+    assignee = db.session.get(Staff, request.form.get("assignee", type=int) or 0)
+    if not ActionForm().validate_on_submit() or assignee is None:
+        return _render_case(submission, forms={"reassign": form}, status=422)
+    service.reassign(submission_id, g.staff, assignee)
+    return _done(submission_id, _("担当者を変更しました。"))
+
+
+@bp.post("/cases/<int:submission_id>/sensitive")
+@staff_required()
+def reveal_sensitive(submission_id: int):
+    """Show My Number to staff once: every read is an audit event (no number in the audit payload)."""
+    submission = visible_case(submission_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    values = submissions.read_sensitive(submission)
+    for field_name in sorted(values):
+        audit("mynumber.read", actor_type="staff", actor_id=g.staff.id, subject_type="submission",
+              subject_id=submission.id, data={"field": field_name})
+    db.session.commit()
+    return _render_case(submission, revealed=values)
+
+
+@bp.get("/cases/<int:submission_id>/attachments/<int:attachment_id>")
+@staff_required()
+def attachment(submission_id: int, attachment_id: int):
+    submission = visible_case(submission_id)
+    item = next((a for a in submission.attachments if a.id == attachment_id), None)
+    if item is None:
+        abort(404)
+    audit("attachment.read", actor_type="staff", actor_id=g.staff.id, subject_type="submission",
+          subject_id=submission.id, data={"attachment": item.id})
+    db.session.commit()
+    return send_file(submissions.attachment_path(item.sha256), mimetype=item.content_type, as_attachment=True,
+                     download_name=item.filename)

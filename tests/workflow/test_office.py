@@ -1,0 +1,126 @@
+"""The back office over HTTP: queues, the case page, actions, notifications, and who looked."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from app.submissions.models import Submission
+from tests.helpers import csrf_token, sign_in
+from tests.staff_fixtures import make_staff, sign_in_staff
+
+
+@pytest.fixture
+def office_client(app, db, catalogue):
+    """office_client(email, office, roles) → an HTTP client signed in as that staff member (with TOTP)."""
+
+    def build(email: str, office: str, roles: list[str]):
+        staff, password, secret = make_staff(db, email, office, roles)
+        client = app.test_client()
+        sign_in_staff(client, email, password, secret)
+        client.staff = staff
+        return client
+
+    return build
+
+
+def _post(client, url, **data):
+    page = client.get(url.rsplit("/", 1)[0])
+    return client.post(url, data={"csrf_token": csrf_token(page), **data})
+
+
+def test_clerk_returns_resident_resubmits_then_clerk_and_approver_approve(
+        app, db, new_case, office_client, applicant, run_worker, smtp_server):
+    submission = new_case("juminhyo", "in_review")
+    clerk = office_client("suzuki@city.example.jp", "shimin", ["clerk"])
+    approver = office_client("kacho@city.example.jp", "shimin", ["approver"])
+
+    queue = clerk.get("/office/").get_data(as_text=True)
+    assert submission.receipt_number in queue
+    case_url = f"/office/cases/{submission.id}"
+    assert "承認する" in clerk.get(case_url).get_data(as_text=True)
+    response = _post(clerk, f"{case_url}/return", message="生年月日をもう一度確認してください。")
+    assert response.status_code == 302
+
+    resident = app.test_client()
+    sign_in(resident, applicant.email)
+    status = resident.get(f"/submissions/{submission.id}").get_data(as_text=True)
+    assert "差し戻し" in status and "生年月日をもう一度確認してください。" in status
+    check = resident.get(f"/drafts/{submission.id}").headers["Location"]
+    assert check.endswith("/check")
+    page = resident.get(check)
+    response = resident.post(f"/drafts/{submission.id}/submit", data={"csrf_token": csrf_token(page),
+                                                                      "declaration": "y"})
+    assert response.status_code == 302
+    run_worker()
+
+    assert _post(clerk, f"{case_url}/approve").status_code == 302
+    assert _post(approver, f"{case_url}/approve").status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Submission, submission.id).state == "approved"
+    assert "承認済み" in resident.get(f"/submissions/{submission.id}").get_data(as_text=True)
+
+    # Every state change reached the resident by mail, in their language, with the status link.
+    run_worker()
+    subjects = [m["Subject"] for m in smtp_server.messages]
+    assert len(subjects) >= 4
+    assert all(f"/submissions/{submission.id}" in m.get_body(("plain",)).get_content()
+               for m in smtp_server.messages)
+
+
+def test_reject_needs_a_reason(db, new_case, office_client):
+    submission = new_case("juminhyo", "in_review")
+    clerk = office_client("suzuki@city.example.jp", "shimin", ["clerk"])
+    response = _post(clerk, f"/office/cases/{submission.id}/reject", reason="")
+    assert response.status_code == 422 and "却下の理由を入力してください" in response.get_data(as_text=True)
+    assert _post(clerk, f"/office/cases/{submission.id}/reject", reason="対象外です。").status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Submission, submission.id).state == "rejected"
+
+
+def test_the_resident_sees_who_looked(app, db, new_case, office_client, applicant):
+    submission = new_case("juminhyo", "in_review")
+    clerk = office_client("suzuki@city.example.jp", "shimin", ["clerk"])
+    clerk.get(f"/office/cases/{submission.id}")
+    resident = app.test_client()
+    sign_in(resident, applicant.email)
+    status = resident.get(f"/submissions/{submission.id}").get_data(as_text=True)
+    section = status.split("この申請を見た職員", 1)[1]
+    assert "市民課" in section and "閲覧" in section
+    assert "suzuki" not in section  # the office and role, never the person's name or address
+
+
+def test_reading_my_number_is_audited(db, new_case, office_client):
+    from app.audit.models import AuditEvent
+
+    submission = new_case("tenkyo", "in_review")
+    clerk = office_client("suzuki@city.example.jp", "shimin", ["clerk"])
+    case = clerk.get(f"/office/cases/{submission.id}").get_data(as_text=True)
+    assert "123456789018" not in case
+    revealed = _post(clerk, f"/office/cases/{submission.id}/sensitive").get_data(as_text=True)
+    assert "123456789018" in revealed
+    events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "mynumber.read")).all()
+    assert len(events) == 1 and events[0].actor_id == clerk.staff.id
+    assert "123456789018" not in str(events[0].data)
+
+
+def test_queue_search_filters_and_pages(db, new_case, office_client):
+    cases = [new_case("juminhyo", "in_review") for _ in range(3)]
+    clerk = office_client("suzuki@city.example.jp", "shimin", ["clerk"])
+    html = clerk.get(f"/office/?q={cases[1].receipt_number.replace('-', '').lower()}").get_data(as_text=True)
+    assert cases[1].receipt_number in html and cases[0].receipt_number not in html
+    html = clerk.get("/office/?tab=all&state=in_review").get_data(as_text=True)
+    assert all(c.receipt_number in html for c in cases)
+    from app.workflow import queue
+
+    queue.PAGE_SIZE, saved = 2, queue.PAGE_SIZE
+    try:
+        first = clerk.get("/office/").get_data(as_text=True)
+        next_url = re.search(r'href="(/office/\?[^"]*after=[^"]+)"', first).group(1).replace("&amp;", "&")
+        second = clerk.get(next_url).get_data(as_text=True)
+    finally:
+        queue.PAGE_SIZE = saved
+    assert cases[0].receipt_number in first and cases[2].receipt_number in second
+    assert cases[2].receipt_number not in first
