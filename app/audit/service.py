@@ -142,33 +142,38 @@ def verify_chain(*, checkpoint: Mapping | None = None, batch_size: int = 5000) -
         return VerifyResult(ok=False, count=expected - 1, head=prev, broken_seq=seq, reason=reason)
 
     # A Core connection, not the ORM session: rows stay plain tuples, with no ORM processing per row.
-    rows = iter(db.session.connection().execute(query))
-    loads = json.loads
-    while True:
-        try:
-            row = next(rows, None)
-        except (ValueError, TypeError) as exc:  # e.g. a created_at that is not a timestamp
-            return broken(expected, f"unreadable entry ({type(exc).__name__})")
-        if row is None:
-            break
-        seq, created_at, actor_type, actor_id, action, subject_type, subject_id, data, prev_hash, stored = row
-        if seq != expected:
-            return broken(expected, f"gap: expected seq {expected}, found {seq}")
-        if prev_hash != prev:
-            return broken(seq, "prev_hash mismatch")
-        try:
-            data = loads(data)
-            computed = entry_hash(
-                seq, created_at, actor_type, actor_id, action, subject_type, subject_id, data, prev_hash
-            )
-        except (ValueError, TypeError, AttributeError) as exc:
-            return broken(seq, f"unreadable entry ({type(exc).__name__})")
-        if computed != stored:
-            return broken(seq, "hash mismatch")
-        if seq == cp_size and stored != cp_head:
-            return broken(seq, "does not match the checkpoint head: history was rewritten")
-        prev = stored
-        expected += 1
+    # Closed on every way out: an early return must not leave a server-side cursor open.
+    result = db.session.connection().execute(query)
+    try:
+        rows = iter(result)
+        loads = json.loads
+        while True:
+            try:
+                row = next(rows, None)
+            except (ValueError, TypeError) as exc:  # e.g. a created_at that is not a timestamp
+                return broken(expected, f"unreadable entry ({type(exc).__name__})")
+            if row is None:
+                break
+            seq, created_at, actor_type, actor_id, action, subject_type, subject_id, data, prev_hash, stored = row
+            if seq != expected:
+                return broken(expected, f"gap: expected seq {expected}, found {seq}")
+            if prev_hash != prev:
+                return broken(seq, "prev_hash mismatch")
+            try:
+                data = loads(data)
+                computed = entry_hash(
+                    seq, created_at, actor_type, actor_id, action, subject_type, subject_id, data, prev_hash
+                )
+            except (ValueError, TypeError, AttributeError) as exc:
+                return broken(seq, f"unreadable entry ({type(exc).__name__})")
+            if computed != stored:
+                return broken(seq, "hash mismatch")
+            if seq == cp_size and stored != cp_head:
+                return broken(seq, "does not match the checkpoint head: history was rewritten")
+            prev = stored
+            expected += 1
+    finally:
+        result.close()
 
     count = expected - 1
     if count < cp_size:

@@ -18,6 +18,7 @@ from tests.browser.support import (
     axe_violations,
     custom_problems,
     definitions,
+    enable_axe,
     fill_draft,
     make_resident,
     sign_in,
@@ -61,6 +62,7 @@ def resident_page(catalogue, chromium):
     email = make_resident(catalogue.app, f"a11y-{uuid.uuid4().hex[:8]}@example.jp")
     context = chromium.new_context(locale="ja-JP", timezone_id="Asia/Tokyo", viewport=PHONE, has_touch=True)
     context.set_default_timeout(10_000)
+    enable_axe(context)
     page = context.new_page()
     from app.extensions import limiter
 
@@ -74,6 +76,7 @@ def resident_page(catalogue, chromium):
 
 def test_public_pages(catalogue, new_page):
     page = new_page(viewport=PHONE, has_touch=True)
+    enable_axe(page.context)
     audit = Audit(page)
     page.goto(catalogue.url + "/")
     audit.check("home")
@@ -120,6 +123,7 @@ def test_check_confirmation_and_status(catalogue, chromium):
     email = make_resident(catalogue.app, f"a11y-{uuid.uuid4().hex[:8]}@example.jp")
     context = chromium.new_context(locale="ja-JP", timezone_id="Asia/Tokyo", viewport=PHONE, has_touch=True)
     context.set_default_timeout(10_000)
+    enable_axe(context)
     try:
         page = context.new_page()
         audit = Audit(page)

@@ -20,10 +20,10 @@ from tests.catalogue.samples import minimal_definition as minimal
 
 DEFINITIONS = built_in_catalogue_dir()
 OFFICES = {"shimin", "zeimu", "fukushi", "kodomo"}
-FORM_FILES = ["juminhyo.yaml", "tenkyo.yaml", "inkan.yaml"]
+FORM_FILES = ["juminhyo.v1.yaml", "tenkyo.v1.yaml", "inkan.v1.yaml"]
 
 
-def load(name: str = "inkan.yaml") -> dict:
+def load(name: str = "inkan.v1.yaml") -> dict:
     return load_definition_file(DEFINITIONS / name)
 
 
@@ -81,15 +81,15 @@ def test_built_in_offices():
 
 
 def test_unknown_field_type_is_reported_exactly_at_its_place():
-    broken = load("inkan.yaml")
+    broken = load("inkan.v1.yaml")
     broken["pages"][2]["fields"][3]["type"] = "dat"
     assert validate_definition(broken, office_codes=OFFICES) == ["pages[2].fields[3].type: unknown field type 'dat'"]
 
 
 def test_validate_file_reports_the_file_and_the_place(tmp_path):
-    text = (DEFINITIONS / "inkan.yaml").read_text(encoding="utf-8")
+    text = (DEFINITIONS / "inkan.v1.yaml").read_text(encoding="utf-8")
     assert text.count("type: phone") == 2
-    broken = tmp_path / "inkan.yaml"
+    broken = tmp_path / "inkan.v1.yaml"
     # The second phone field is the proxy's, pages[2].fields[3].
     head, tail = text.rsplit("type: phone", 1)
     broken.write_text(head + "type: dat" + tail, encoding="utf-8")

@@ -23,36 +23,37 @@ def count(db, model) -> int:
 def test_sync_publishes_offices_and_forms_once(db):
     report = sync_catalogue([built_in_catalogue_dir()])
     assert sorted(report.offices_added) == ["fukushi", "kodomo", "shimin", "zeimu"]
-    assert sorted(report.forms_added) == ["inkan-shomei@1", "juminhyo@1", "tenkyo@1"]
+    assert sorted(report.forms_added) == [
+        "inkan-shomei@1", "inkan-shomei@2", "juminhyo@1", "juminhyo@2", "tenkyo@1", "tenkyo@2"]
     juminhyo = latest_version("juminhyo")
-    source = load_definition_file(built_in_catalogue_dir() / "juminhyo.yaml")
+    source = load_definition_file(built_in_catalogue_dir() / "juminhyo.v2.yaml")
     assert juminhyo.definition == apply_defaults(source)
     assert juminhyo.checksum == canonical_checksum(source)
     assert (juminhyo.title_ja, juminhyo.office.code) == ("住民票の写し等交付請求書", "shimin")
 
     again = sync_catalogue([built_in_catalogue_dir()])
-    assert again.forms_added == [] and sorted(again.forms_unchanged) == ["inkan-shomei@1", "juminhyo@1", "tenkyo@1"]
+    assert again.forms_added == [] and sorted(again.forms_unchanged) == sorted(report.forms_added)
     assert sorted(again.offices_unchanged) == ["fukushi", "kodomo", "shimin", "zeimu"]
-    assert count(db, FormVersion) == 3
+    assert count(db, FormVersion) == 6
 
 
 def test_an_edited_published_version_is_refused_and_nothing_is_written(db, tmp_path):
     sync_catalogue([built_in_catalogue_dir()])
     extra = tmp_path / "extra"
     extra.mkdir()
-    text = (built_in_catalogue_dir() / "juminhyo.yaml").read_text(encoding="utf-8")
-    (extra / "juminhyo.yaml").write_text(text.replace("retention_years: 3", "retention_years: 5"), encoding="utf-8")
+    text = (built_in_catalogue_dir() / "juminhyo.v1.yaml").read_text(encoding="utf-8")
+    (extra / "juminhyo.v1.yaml").write_text(text.replace("retention_years: 3", "retention_years: 5"), encoding="utf-8")
     (extra / "offices.yaml").write_text("- {code: somu, name: {ja: 総務課, en: General Affairs}}\n", encoding="utf-8")
     with pytest.raises(ValidationFailed) as caught:
         sync_catalogue([extra])
     assert caught.value.errors["problems"] == [
-        f"{extra / 'juminhyo.yaml'}: juminhyo@1 is already published and cannot change; publish a new version"
+        f"{extra / 'juminhyo.v1.yaml'}: juminhyo@1 is already published and cannot change; publish a new version"
     ]
     with pytest.raises(ValidationFailed) as caught:
         sync_catalogue([built_in_catalogue_dir(), extra])
-    built_in = built_in_catalogue_dir() / "juminhyo.yaml"
+    built_in = built_in_catalogue_dir() / "juminhyo.v1.yaml"
     assert caught.value.errors["problems"] == [
-        f"{extra / 'juminhyo.yaml'}: juminhyo@1 is also defined, differently, in {built_in}"
+        f"{extra / 'juminhyo.v1.yaml'}: juminhyo@1 is also defined, differently, in {built_in}"
     ]
     db.session.rollback()
     assert db.session.scalar(sa.select(Office).where(Office.code == "somu")) is None
@@ -62,27 +63,27 @@ def test_a_new_version_is_published_beside_the_old_one(db, tmp_path):
     sync_catalogue([built_in_catalogue_dir()])
     extra = tmp_path / "extra"
     extra.mkdir()
-    text = (built_in_catalogue_dir() / "juminhyo.yaml").read_text(encoding="utf-8")
-    (extra / "juminhyo-2.yaml").write_text(text.replace("version: 1", "version: 2"), encoding="utf-8")
-    shutil.copy(built_in_catalogue_dir() / "tenkyo.yaml", extra / "tenkyo-copy.yaml")  # identical: harmless
+    text = (built_in_catalogue_dir() / "juminhyo.v2.yaml").read_text(encoding="utf-8")
+    (extra / "juminhyo-3.yaml").write_text(text.replace("version: 2", "version: 3"), encoding="utf-8")
+    shutil.copy(built_in_catalogue_dir() / "tenkyo.v1.yaml", extra / "tenkyo-copy.yaml")  # identical: harmless
     report = sync_catalogue([built_in_catalogue_dir(), extra])
-    assert report.forms_added == ["juminhyo@2"]
-    assert latest_version("juminhyo").version == 2
+    assert report.forms_added == ["juminhyo@3"]
+    assert latest_version("juminhyo").version == 3
     assert [(form.slug, form.version) for form in published_forms()] == [
-        ("inkan-shomei", 1),
-        ("juminhyo", 2),
-        ("tenkyo", 1),
+        ("inkan-shomei", 2),
+        ("juminhyo", 3),
+        ("tenkyo", 2),
     ]
 
 
 def test_a_broken_catalogue_writes_nothing_and_lists_every_problem(db, tmp_path):
     folder = tmp_path / "catalogue"
     shutil.copytree(built_in_catalogue_dir(), folder)
-    text = (folder / "inkan.yaml").read_text(encoding="utf-8")
+    text = (folder / "inkan.v1.yaml").read_text(encoding="utf-8")
     head, tail = text.rsplit("type: phone", 1)
-    (folder / "inkan.yaml").write_text(head + "type: dat" + tail, encoding="utf-8")
-    (folder / "tenkyo.yaml").write_text(
-        (folder / "tenkyo.yaml")
+    (folder / "inkan.v1.yaml").write_text(head + "type: dat" + tail, encoding="utf-8")
+    (folder / "tenkyo.v1.yaml").write_text(
+        (folder / "tenkyo.v1.yaml")
         .read_text(encoding="utf-8")
         .replace("offices: [zeimu, fukushi]", "offices: [zeimu, kaikei]"),
         encoding="utf-8",
@@ -91,8 +92,8 @@ def test_a_broken_catalogue_writes_nothing_and_lists_every_problem(db, tmp_path)
     with pytest.raises(ValidationFailed) as caught:
         sync_catalogue([folder])
     problems = caught.value.errors["problems"]
-    assert problems[0] == f"{folder / 'inkan.yaml'}: pages[2].fields[3].type: unknown field type 'dat'"
-    assert problems[1].startswith(f"{folder / 'tenkyo.yaml'}: route[2].offices[1]: unknown office 'kaikei'")
+    assert problems[0] == f"{folder / 'inkan.v1.yaml'}: pages[2].fields[3].type: unknown field type 'dat'"
+    assert problems[1].startswith(f"{folder / 'tenkyo.v1.yaml'}: route[2].offices[1]: unknown office 'kaikei'")
     assert len(problems) == 2
     db.session.rollback()
     assert count(db, Office) == 0 and count(db, FormVersion) == 0

@@ -124,3 +124,19 @@ def test_queue_search_filters_and_pages(db, new_case, office_client):
         queue.PAGE_SIZE = saved
     assert cases[0].receipt_number in first and cases[2].receipt_number in second
     assert cases[2].receipt_number not in first
+
+
+def test_an_overdue_case_is_flagged_in_words(db, new_case, office_client):
+    import datetime as dt
+
+    from app.db import utcnow
+
+    late, fresh = new_case("juminhyo", "in_review"), new_case("juminhyo", "in_review")
+    days = late.form_version.definition["service_level_days"]
+    late.submitted_at = utcnow() - dt.timedelta(days=days + 1)
+    db.session.commit()
+    clerk = office_client("suzuki@city.example.jp", "shimin", ["clerk"])
+    rows = clerk.get("/office/").get_data(as_text=True).split("<tr>")
+    late_row = next(r for r in rows if late.receipt_number in r)
+    fresh_row = next(r for r in rows if fresh.receipt_number in r)
+    assert "期限超過" in late_row and "期限超過" not in fresh_row
