@@ -93,7 +93,7 @@ ACTION_LABELS = {
     "resubmit": _l("再提出"),
     "reject": _l("却下"),
     "withdraw": _l("取下げ"),
-    "claim": _l("担当"),
+    "claim": _l("担当の引き受け"),
     "reassign": _l("担当変更"),
     "comment": _l("コメント"),
     "case.view": _l("閲覧"),

@@ -87,7 +87,10 @@ def checkpoint(out: str):
         db.session.rollback()
     if note is None:
         _fail(f"BROKEN at seq {result.broken_seq}: {result.reason} (no checkpoint written)")
-    _write_atomically(Path(out), note)
+    try:
+        _write_atomically(Path(out), note)
+    except OSError as exc:
+        _fail(f"error: cannot write {out}: {exc.strerror}")
     click.echo(f"checkpoint: {result.count} events, head {result.head} -> {out}")
 
 
@@ -99,5 +102,8 @@ def pubkey(out: str):
         key = service.audit_key()
     except CheckpointError as exc:
         _fail(f"error: {exc}")
-    _write_atomically(Path(out), public_pem(key))
+    try:
+        _write_atomically(Path(out), public_pem(key))
+    except OSError as exc:
+        _fail(f"error: cannot write {out}: {exc.strerror}")
     click.echo(f"public key {key_id(key.public_key()).hex()} -> {out}")

@@ -16,6 +16,7 @@ from app.accounts.models import Staff
 from app.accounts.staff_session import staff_required
 from app.audit.service import record as audit
 from app.catalogue.service import published_forms
+from app.db import intending_to_write
 from app.extensions import db
 from app.submissions import service as submissions
 from app.submissions.models import Submission
@@ -55,7 +56,7 @@ def queue_view():
     else:
         rows, cursor = queue.task_page(g.staff, filters)
     next_url = url_for(".queue_view", **{**args.to_dict(), "after": cursor}) if cursor else None
-    return render_template("office/queue.html", rows=rows, next_url=next_url, filters=filters,
+    return render_template("office/queue.html", rows=rows, next_url=next_url, filters=filters, wide=True,
                            forms=published_forms(), is_overdue=queue.is_overdue)
 
 
@@ -64,9 +65,21 @@ def queue_view():
 def case(submission_id: int):
     submission = visible_case(submission_id)
     # Seeing a case is recorded: the resident's status page lists who looked (office, role, when).
-    audit("case.view", actor_type="staff", actor_id=g.staff.id, subject_type="submission", subject_id=submission.id)
-    db.session.commit()
+    _record_read("case.view", submission)
     return _render_case(submission)
+
+
+def _record_read(action: str, submission: Submission, data: dict | None = None) -> None:
+    """Audit a read from a GET request in a write transaction of its own.
+
+    A GET starts a deferred (read) transaction on SQLite; turning it into a writer fails if another
+    writer committed meanwhile, so the read transaction ends first and the write declares itself.
+    """
+    db.session.commit()
+    with intending_to_write():
+        audit(action, actor_type="staff", actor_id=g.staff.id, subject_type="submission", subject_id=submission.id,
+              data=data)
+        db.session.commit()
 
 
 def _render_case(submission: Submission, *, revealed: dict | None = None, forms: dict | None = None, status=200):
@@ -216,8 +229,6 @@ def attachment(submission_id: int, attachment_id: int):
     item = next((a for a in submission.attachments if a.id == attachment_id), None)
     if item is None:
         abort(404)
-    audit("attachment.read", actor_type="staff", actor_id=g.staff.id, subject_type="submission",
-          subject_id=submission.id, data={"attachment": item.id})
-    db.session.commit()
+    _record_read("attachment.read", submission, {"attachment": item.id})
     return send_file(submissions.attachment_path(item.sha256), mimetype=item.content_type, as_attachment=True,
                      download_name=item.filename)

@@ -5,6 +5,7 @@ does, filling drafts quickly over HTTP (sharing the browser's cookies), and the 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from urllib.parse import urljoin
 
 import sqlalchemy as sa
@@ -179,59 +180,10 @@ def axe_violations(page) -> list[str]:
 #    visually hidden or aria-hidden elements, and links inline in a sentence (WCAG 2.5.8 exception:
 #    their size is set by the line height of the text around them). A radio or checkbox counts
 #    together with its label, which is part of its hit area;
+#  * one <h1>, and no heading level skipped after the first heading (the error summary's <h2> comes
+#    before the <h1>, as in DADS and GOV.UK) (JIS 1.3.1, 2.4.6);
 #  * the page does not scroll sideways at the current width (WCAG 1.4.10 reflow).
-_CUSTOM_CHECKS = r"""
-() => {
-  const problems = [];
-  const describe = (el) => {
-    const id = el.id ? '#' + el.id : '';
-    const text = (el.innerText || el.value || el.getAttribute('aria-label') || '').trim().slice(0, 30);
-    return `<${el.tagName.toLowerCase()}${id}${el.type ? ' type=' + el.type : ''}> "${text}"`;
-  };
-  const hidden = (el) => {
-    if (el.closest('[aria-hidden="true"], [hidden], .visually-hidden')) return true;
-    const style = getComputedStyle(el);
-    if (style.display === 'none' || style.visibility === 'hidden') return true;
-    const r = el.getBoundingClientRect();
-    return r.width <= 1 || r.height <= 1;
-  };
-  for (const el of document.querySelectorAll('input, select, textarea')) {
-    if (el.type === 'hidden') continue;
-    if (el.hasAttribute('placeholder')) problems.push(`placeholder: ${describe(el)} has placeholder="${el.getAttribute('placeholder')}"`);
-    if (hidden(el)) continue;
-    const labels = Array.from(el.labels || []).filter((l) => l.textContent.trim());
-    if (!labels.length && !el.getAttribute('aria-labelledby')) problems.push(`label: ${describe(el)} has no visible <label>`);
-  }
-  const blockOf = (el) => {
-    let p = el.parentElement;
-    while (p && getComputedStyle(p).display.startsWith('inline')) p = p.parentElement;
-    return p;
-  };
-  const union = (rects) => {
-    const left = Math.min(...rects.map((r) => r.left)), top = Math.min(...rects.map((r) => r.top));
-    const right = Math.max(...rects.map((r) => r.right)), bottom = Math.max(...rects.map((r) => r.bottom));
-    return {width: right - left, height: bottom - top};
-  };
-  for (const el of document.querySelectorAll('a[href], button, input, select, textarea')) {
-    if (el.type === 'hidden' || hidden(el)) continue;
-    if (el.tagName === 'A' && getComputedStyle(el).display === 'inline') {
-      const block = blockOf(el);
-      const own = el.textContent.trim().length;
-      if (block && block.textContent.trim().length > own) continue;  // inline in a sentence
-    }
-    let size = el.getBoundingClientRect();
-    if (el.type === 'radio' || el.type === 'checkbox') {
-      size = union([el.getBoundingClientRect(), ...Array.from(el.labels || []).map((l) => l.getBoundingClientRect())]);
-    }
-    if (size.width < 44 - 0.5 || size.height < 44 - 0.5) {
-      problems.push(`target-size: ${describe(el)} is ${Math.round(size.width)}×${Math.round(size.height)} px`);
-    }
-  }
-  const overflow = document.documentElement.scrollWidth - document.documentElement.clientWidth;
-  if (overflow > 0) problems.push(`reflow: the page scrolls sideways by ${overflow} px at ${window.innerWidth} px wide`);
-  return problems;
-}
-"""
+_CUSTOM_CHECKS = (Path(__file__).parent / "custom_checks.js").read_text(encoding="utf-8")
 
 
 def custom_problems(page) -> list[str]:

@@ -13,6 +13,8 @@ from playwright.sync_api import expect
 from tests.browser.support import PHONE, definitions, fill_draft, sign_in, submissions_of, submit_history_count
 
 RECEIPT_RE = re.compile(r"^[0-9A-Z]{4}-[0-9A-Z]{4}$")
+CONTENTS_QUESTIONS = ("世帯主の氏名と続柄を載せますか", "本籍と筆頭者を載せますか",
+                      "個人番号（マイナンバー）を載せますか")
 
 
 def fill_name(page, family: str, given: str, family_kana: str, given_kana: str) -> None:
@@ -90,7 +92,7 @@ def test_resident_files_juminhyo_on_a_phone(catalogue, new_resident, new_page):
 
     # Page 3: 住民票に載せる事項 (three yes/no questions, each a fieldset).
     expect(page.get_by_role("heading", level=1)).to_have_text("住民票に載せる事項")
-    for question in ("世帯主の氏名と続柄を載せますか", "本籍と筆頭者を載せますか", "個人番号（マイナンバー）を載せますか"):
+    for question in CONTENTS_QUESTIONS:
         page.get_by_role("group", name=question).get_by_label("いいえ").check()
     next_page(page)
 
@@ -103,7 +105,8 @@ def test_resident_files_juminhyo_on_a_phone(catalogue, new_resident, new_page):
     # 確認画面: everything typed is shown, normalised; submitting needs the declaration.
     expect(page.get_by_role("heading", level=1)).to_have_text("入力内容の確認")
     main = page.get_by_role("main")
-    for shown in ("山田", "ヤマダ", "100-0001", "東京都千代田区千代田", "090-1234-5678", "年金の手続き", "日本年金機構"):
+    for shown in ("山田", "ヤマダ", "100-0001", "東京都千代田区千代田", "090-1234-5678", "年金の手続き",
+                  "日本年金機構"):
         expect(main).to_contain_text(shown)
     page.get_by_role("button", name="申請する").click()
     expect(page.get_by_role("alert").filter(has_text="入力内容に誤りがあります")).to_be_visible()
@@ -184,7 +187,7 @@ def test_filing_works_without_javascript(catalogue, new_resident, new_page):
     page.get_by_label("世帯全員の分").check()
     page.get_by_label("必要な通数").fill("2")
     next_page(page)
-    for question in ("世帯主の氏名と続柄を載せますか", "本籍と筆頭者を載せますか", "個人番号（マイナンバー）を載せますか"):
+    for question in CONTENTS_QUESTIONS:
         page.get_by_role("group", name=question).get_by_label("はい" if "世帯主" in question else "いいえ").check()
     next_page(page)
     page.get_by_label("住民票の使いみち").select_option(label="その他")
