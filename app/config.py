@@ -75,6 +75,9 @@ def load_config(overrides: dict | None = None) -> dict:
         "INSTANCE_PATH": str(instance_path),
         "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL") or f"sqlite:///{instance_path / 'madoguchi.db'}",
         "MADOGUCHI_BASE_URL": env.get("MADOGUCHI_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # The municipality named on documents and in the organisation seal certificate (O=, organizationIdentifier).
+        "MADOGUCHI_MUNICIPALITY": env.get("MADOGUCHI_MUNICIPALITY", "架空市"),
+        "MADOGUCHI_ORGANIZATION_ID": env.get("MADOGUCHI_ORGANIZATION_ID", "LGJP-999999"),
         "MADOGUCHI_CATALOGUE_PATH": env.get("MADOGUCHI_CATALOGUE_PATH") or None,
         "SMTP_URL": env.get("SMTP_URL") or None,
         "MAIL_SENDER": env.get("MADOGUCHI_MAIL_SENDER", "madoguchi@example.lg.jp"),

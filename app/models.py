@@ -6,3 +6,5 @@ from app.catalogue.models import FormVersion  # noqa: F401
 from app.delivery.models import Job  # noqa: F401
 from app.submissions.models import Attachment, Submission, SubmissionHistory  # noqa: F401
 from app.workflow.models import Approval  # noqa: F401
+from app.documents.models import Document, DocumentRevision  # noqa: F401
+from app.seals.models import CrlPublication, Imprint, SealCertificate, SealRecord  # noqa: F401

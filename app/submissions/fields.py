@@ -31,6 +31,7 @@ from app.catalogue import jp
 from app.catalogue.definition import localized
 
 ERAS = [
+    SelectChoice("", _l("選んでください")),
     SelectChoice("western", _l("西暦")),
     SelectChoice("reiwa", _l("令和")),
     SelectChoice("heisei", _l("平成")),
@@ -70,7 +71,12 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-def _required_message():
+def _required_message(label: str | None = None, *, choose: bool = False):
+    """Name the question, so a summary of several errors says which is which."""
+    if label and choose:
+        return _l("「%(label)s」を選んでください。", label=label)
+    if label:
+        return _l("「%(label)s」を入力してください。", label=label)
     return _l("入力してください。")
 
 
@@ -85,7 +91,8 @@ class _Check:
         value = field.data
         if value in (None, "", []):
             if self.spec.get("required", True):
-                raise ValidationError(_required_message())
+                choose = self.spec["type"] in ("select", "radio", "yesno", "checkboxes")
+                raise ValidationError(_required_message(str(field.label.text), choose=choose))
             field.normalised = None
             return
         try:
@@ -129,7 +136,7 @@ def _name_form(spec: dict):
         def check(form, field):
             if not field.data:
                 if required:
-                    raise ValidationError(_required_message())
+                    raise ValidationError(_required_message(str(label)))
                 return
             if kana:
                 try:
@@ -151,25 +158,28 @@ def _name_form(spec: dict):
     return type("NameForm", (StrippedForm,), attrs)
 
 
-def _date_form(spec: dict):
+def _date_form(spec: dict, label: str):
     required = spec.get("required", True)
 
     def validate_day(form, field):
         parts = [form.year.data, form.month.data, form.day.data]
         if not any(parts):
             if required:
-                raise ValidationError(_required_message())
+                raise ValidationError(_required_message(label))
             form.normalised = None
             return
         if not all(parts):
             raise ValidationError(_l("年・月・日をすべて入力してください。"))
+        era = form.era.data
+        if not era and len(jp.normalise_digits(parts[0]).strip()) == 4:
+            era = "western"  # 「1958」 needs no era to be understood
         try:
-            form.normalised = jp.date_from_parts(form.era.data, *parts)
+            form.normalised = jp.date_from_parts(era, *parts)
         except jp.InvalidValue as exc:
             raise ValidationError(str(exc.message)) from None
 
     attrs = {
-        "era": SelectField(_l("元号"), choices=ERAS, default="western"),
+        "era": SelectField(_l("元号"), choices=ERAS, default="", validate_choice=False),
         "year": StringField(_l("年")),
         "month": StringField(_l("月")),
         "day": StringField(_l("日"), validators=[validate_day]),
@@ -186,7 +196,7 @@ def build_field(spec: dict, locale: str):
     if kind == "name":
         return FormField(_name_form(spec), label=label, **kwargs)
     if kind == "date":
-        return FormField(_date_form(spec), label=label, **kwargs)
+        return FormField(_date_form(spec, label), label=label, **kwargs)
     if kind == "group":
         item_attrs = {sub["name"]: build_field(sub, locale) for sub in spec["fields"]}
         item_form = type(f"Item_{spec['name']}", (StrippedForm,), item_attrs)
@@ -198,14 +208,26 @@ def build_field(spec: dict, locale: str):
         choices = [SelectChoice("", _l("選択してください")), *_choices(spec, locale)]
         return SelectField(label, choices=choices, validators=validators, **kwargs)
     if kind == "radio":
-        return RadioField(label, choices=_choices(spec, locale), validators=validators, validate_choice=True, **kwargs)
+        return RadioField(label, choices=_choices(spec, locale), validators=[*validators, _one_of({c.value for c in _choices(spec, locale)})],
+                          validate_choice=False, **kwargs)
     if kind == "yesno":
-        return RadioField(label, choices=YES_NO, validators=validators, **kwargs)
+        return RadioField(label, choices=YES_NO, validators=[*validators, _one_of({"yes", "no"})],
+                          validate_choice=False, **kwargs)
     if kind == "checkboxes":
         return MultiCheckboxField(label, choices=_choices(spec, locale), validators=validators, **kwargs)
     if kind == "textarea":
         return TextAreaField(label, validators=validators, **kwargs)
     return StringField(label, validators=validators, **kwargs)
+
+
+def _one_of(allowed: set[str]):
+    """One kind message for a value that is not among the options (a forged or stale post)."""
+
+    def check(form, field):
+        if field.data not in (None, "") and field.data not in allowed:
+            raise ValidationError(_l("「%(label)s」は、表示されている選択肢から選んでください。", label=field.label.text))
+
+    return check
 
 
 def _choices(spec: dict, locale: str) -> list[SelectChoice]:

@@ -11,7 +11,8 @@ from app.submissions.models import Submission
 
 
 def answer_rows(submission: Submission, locale: str, *, editable: bool, reveal_sensitive: bool = True,
-                attachment_endpoint: str = "submissions.attachment") -> list[dict]:
+                attachment_endpoint: str | None = "submissions.attachment", include: set[str] | None = None
+                ) -> list[dict]:
     """Pages with their answered fields, for the check page, the status page and the office case page.
 
     Staff pages pass ``reveal_sensitive=False``: My Number then shows only whether it was given, and
@@ -24,13 +25,15 @@ def answer_rows(submission: Submission, locale: str, *, editable: bool, reveal_s
     for page in service.visible_pages(definition, answers):
         rows = []
         for field in service.visible_fields(page, answers):
+            if include is not None and field["name"] not in include:
+                continue
             value = answers.get(field["name"])
             row = {
                 "label": localized(field["label"], locale),
                 "value": display_value(field, value, locale, sensitive_value=sensitive.get(field["name"])),
                 "group_items": _group_items(field, value, locale) if field["type"] == "group" and value else None,
             }
-            if field["type"] == "file" and value:
+            if field["type"] == "file" and value and attachment_endpoint:
                 row["attachment_url"] = url_for(attachment_endpoint, submission_id=submission.id,
                                                 attachment_id=value["attachment_id"])
             rows.append(row)
