@@ -48,6 +48,8 @@ def create_app(config: dict | None = None) -> Flask:
     from app.health import bp as health_bp
     from app.submissions.views import bp as submissions_bp
     from app.web import bp as web_bp, register_template_helpers
+    from app.seals.views import api_bp as verify_api_bp
+    from app.seals.views import bp as verify_bp
     from app.workflow.views import bp as office_bp
 
     app.register_blueprint(web_bp)
@@ -57,6 +59,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(submissions_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(office_bp)
+    app.register_blueprint(verify_bp)
+    app.register_blueprint(verify_api_bp)
     if app.config["MADOGUCHI_ENV"] == "development":
         app.register_blueprint(dev_mail_bp)
     register_error_handlers(app)

@@ -78,6 +78,15 @@ def load_config(overrides: dict | None = None) -> dict:
         # The municipality named on documents and in the organisation seal certificate (O=, organizationIdentifier).
         "MADOGUCHI_MUNICIPALITY": env.get("MADOGUCHI_MUNICIPALITY", "架空市"),
         "MADOGUCHI_ORGANIZATION_ID": env.get("MADOGUCHI_ORGANIZATION_ID", "LGJP-999999"),
+        # RFC 3161 timestamp authority (signatures become PAdES B-T) and its root, trusted for timestamps only.
+        "MADOGUCHI_TSA_URL": env.get("MADOGUCHI_TSA_URL") or None,
+        "MADOGUCHI_TSA_ROOT": env.get("MADOGUCHI_TSA_ROOT") or None,
+        # Keys in an HSM over PKCS#11; file keys (encrypted under MADOGUCHI_KEY_PASSPHRASE) otherwise.
+        "MADOGUCHI_PKCS11_MODULE": env.get("MADOGUCHI_PKCS11_MODULE") or None,
+        "MADOGUCHI_PKCS11_TOKEN": env.get("MADOGUCHI_PKCS11_TOKEN") or None,
+        "MADOGUCHI_PKCS11_PIN": env.get("MADOGUCHI_PKCS11_PIN") or None,
+        # Applying a seal needs a second factor no older than this.
+        "SEAL_FRESH_MINUTES": int(env.get("MADOGUCHI_SEAL_FRESH_MINUTES", "5")),
         "MADOGUCHI_CATALOGUE_PATH": env.get("MADOGUCHI_CATALOGUE_PATH") or None,
         "SMTP_URL": env.get("SMTP_URL") or None,
         "MAIL_SENDER": env.get("MADOGUCHI_MAIL_SENDER", "madoguchi@example.lg.jp"),

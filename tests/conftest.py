@@ -133,3 +133,29 @@ def client(app, db):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture(scope="session")
+def local_tsa():
+    """A local RFC 3161 timestamp authority for the whole run: seals in tests are always PAdES B-T."""
+    from tests.seals.tsa import start_tsa
+
+    server = start_tsa()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pki(app, db, catalogue, local_tsa, tmp_path):
+    """The seal PKI (`flask seals init`), with the local timestamp authority configured and trusted."""
+    from app.seals import pki as pki_core
+    from app.seals import service
+
+    root_file = tmp_path / "tsa-root.pem"
+    root_file.write_bytes(pki_core.cert_pem(local_tsa.root))
+    saved = {key: app.config[key] for key in ("MADOGUCHI_TSA_URL", "MADOGUCHI_TSA_ROOT")}
+    app.config.update(MADOGUCHI_TSA_URL=local_tsa.url, MADOGUCHI_TSA_ROOT=str(root_file))
+    service.init_pki()
+    db.session.commit()
+    yield
+    app.config.update(saved)

@@ -18,6 +18,10 @@ from app.delivery.models import Job
 from app.extensions import db
 
 LEASE = dt.timedelta(minutes=5)
+
+
+class PermanentJobFailure(Exception):
+    """The job can never succeed as it is (a bad address, a render that hits its limits): no retry."""
 BACKOFF_BASE_SECONDS = 30
 BACKOFF_CAP_SECONDS = 3600
 

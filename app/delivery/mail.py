@@ -17,12 +17,12 @@ from urllib.parse import urlsplit
 from flask import current_app, render_template
 from flask_babel import force_locale
 
-from app.delivery.jobs import enqueue
+from app.delivery.jobs import PermanentJobFailure, enqueue
 
 KIND = "mail"
 
 
-class PermanentFailure(Exception):
+class PermanentFailure(PermanentJobFailure):
     """The message can never be delivered as it is; retrying would not help."""
 
 

@@ -17,7 +17,7 @@ from app.extensions import db
 #: kind → handler(payload). Domains register theirs with ``register_handler`` (the worker never
 #: imports them, so delivery stays below every domain that uses it).
 HANDLERS: dict[str, Callable[[dict], None]] = {mail.KIND: mail.send}
-PERMANENT_ERRORS: tuple[type[Exception], ...] = (mail.PermanentFailure,)
+PERMANENT_ERRORS: tuple[type[Exception], ...] = (jobs.PermanentJobFailure,)
 
 
 def register_handler(kind: str, handler: Callable[[dict], None]) -> None:
@@ -32,17 +32,19 @@ def worker_id() -> str:
 def run_job(job: Job) -> None:
     handler = HANDLERS.get(job.kind)
     payload = dict(job.payload)
-    job_id = job.id
+    job_id, kind = job.id, job.kind
     # End the claim's transaction before the slow, external part: a send must never hold a lock.
     db.session.commit()
     try:
         if handler is None:
-            raise mail.PermanentFailure(f"no handler for job kind {job.kind!r}")
+            raise jobs.PermanentJobFailure(f"no handler for job kind {kind!r}")
         handler(payload)
     except PERMANENT_ERRORS as exc:
+        db.session.rollback()
         _record(job_id, error=f"{type(exc).__name__}: {exc}", permanent=True)
     except Exception as exc:  # noqa: BLE001 — any other failure is retried with backoff
-        current_app.logger.warning("job %s (%s) failed: %s", job_id, job.kind, exc)
+        db.session.rollback()
+        current_app.logger.warning("job %s (%s) failed: %s", job_id, kind, exc)
         _record(job_id, error=f"{type(exc).__name__}: {exc}", permanent=False)
     else:
         _record(job_id, error=None)

@@ -133,6 +133,22 @@ def _context(submission: Submission, document: Document, *, with_seals: bool) ->
 
 # ---- rendering (worker) -------------------------------------------------------------------------------
 
+_pool = None
+
+
+def render_pool():
+    """The worker's warm render process (WeasyPrint imported once), with CPU, memory and time limits."""
+    global _pool
+    if _pool is None:
+        import atexit
+
+        from app.documents.pdf import RenderPool
+
+        _pool = RenderPool()
+        atexit.register(_pool.close)
+    return _pool
+
+
 
 def current_document(submission: Submission, kind: str = "approval") -> Document | None:
     return db.session.scalar(
@@ -169,7 +185,8 @@ def render_documents(submission: Submission, pool) -> Document:
     document = _new_document(submission, "approval")
     data, boxes = _render(pool, "pdf/approval.html", submission, document, with_seals=True)
     names = [f["field_name"] for f in field_names(submission)] + [ORG_SEAL_FIELD]
-    specs = [FieldSpec(name, *boxes[f"seal-{name}"]) for name in names]
+    # The organisation seal's field carries the lock (FieldMDP All + DocMDP no changes): it signs last.
+    specs = [FieldSpec(name, *boxes[f"seal-{name}"], lock=name == ORG_SEAL_FIELD) for name in names]
     add_revision(document, add_signature_fields(data, specs), "rendered")
     return document
 

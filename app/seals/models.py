@@ -48,12 +48,19 @@ class Imprint(CreatedAtMixin, Base):
 
 
 class CrlPublication(CreatedAtMixin, Base):
-    """A CRL signed by the issuing CA (by the CLI or worker; web processes hold no keys), served at /pki/crl.der."""
+    """A CRL, signed by the CLI or the worker (web processes hold no keys) and served under /pki/.
+
+    The issuing CA's CRL (staff and organisation seal certificates) is /pki/crl.der; the root's
+    (issuing CAs) is /pki/root-crl.der. A validator needs both to trust a chain offline.
+    """
 
     __tablename__ = "crl_publications"
+    __table_args__ = (sa.UniqueConstraint("issuer", "number", name="uq_crl_publications_issuer_number"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[int] = mapped_column(unique=True)
+    #: 'issuing' or 'root': whose CRL this is.
+    issuer: Mapped[str] = mapped_column(sa.String(10))
+    number: Mapped[int]
     crl_der: Mapped[bytes] = mapped_column(sa.LargeBinary)
     this_update: Mapped[dt.datetime]
     next_update: Mapped[dt.datetime]

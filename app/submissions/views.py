@@ -280,6 +280,15 @@ def _take_special_fields(draft, fields, form):
     return errors, sensitive
 
 
+def _documents_of(submission: Submission) -> dict:
+    from app.documents import service as documents
+
+    receipt = documents.current_document(submission, "receipt")
+    approval = documents.current_document(submission) if submission.state == "approved" else None
+    return {"receipt": receipt if receipt and receipt.latest else None,
+            "approval": approval if approval and approval.latest else None}
+
+
 def _attachment_answer(attachment: Attachment) -> dict:
     return {"attachment_id": attachment.id, "filename": attachment.filename, "size": attachment.size}
 
@@ -354,6 +363,7 @@ def status(submission_id: int):
     return render_template("submissions/status.html", submission=submission,
                            rows=answer_rows(submission, locale(), editable=False), form=PlainForm(),
                            timeline=[h for h in submission.history if not h.internal],
+                           documents=_documents_of(submission),
                            accesses=staff_accesses(submission))
 
 
@@ -394,6 +404,23 @@ def attachment(submission_id: int, attachment_id: int):
         abort(404)
     return send_file(service.attachment_path(item.sha256), mimetype=item.content_type, as_attachment=True,
                      download_name=item.filename)
+
+
+@bp.get("/submissions/<int:submission_id>/documents/<kind>.pdf")
+@resident_required
+def document(submission_id: int, kind: str):
+    """The resident's copies: the receipt (受付控) at once, the sealed decision once approved."""
+    from app.documents import service as documents
+
+    submission = own_submission(submission_id, editable=False)
+    if kind not in ("receipt", "approval") or (kind == "approval" and submission.state != "approved"):
+        abort(404)
+    current = documents.current_document(submission, kind)
+    if current is None or current.latest is None:
+        abort(404)
+    data = documents.read_bytes(current.latest.sha256)
+    return current_app.response_class(data, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{submission.receipt_number}-{kind}.pdf"'})
 
 
 @bp.errorhandler(CSRFError)

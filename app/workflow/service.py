@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.accounts.models import Office, Staff
 from app.audit.service import record as audit
+from app.delivery.jobs import enqueue
 from app.db import utcnow
 from app.errors import InvalidTransition, NotPermitted
 from app.extensions import db
@@ -21,8 +22,10 @@ from app.submissions.service import notify_resident, record_history
 from app.workflow.models import Approval
 from app.workflow.states import Action, TransitionNotAllowed, next_state
 
-#: Open approval states: decided rows wait for their seal (issue: e-seals) before they complete.
+#: Open approval states: decided rows wait for their seal before they complete.
 OPEN = ("pending", "approved")
+SEAL_STEP_JOB = "seals.step"
+ORG_SEAL_JOB = "seals.org"
 
 
 class Conflict(NotPermitted):
@@ -72,11 +75,18 @@ def enter_route(submission_id: int) -> None:
     """submitted → in_review at step 1 of a fresh round (run by the worker after submit or resubmit)."""
     submission = lock(submission_id)
     _check(submission, Action.ENTER_ROUTE)
-    if submission.route is None:
-        submission.route = submission.form_version.definition["route"]
-    submission.round += 1
+    prepare_route(submission)
     _move(submission, Action.ENTER_ROUTE, actor=None)
     _open_step(submission, 0)
+    db.session.flush()
+
+
+def prepare_route(submission: Submission) -> None:
+    """Pin the route (first time) and start this pass's round, before the round's document is rendered."""
+    if submission.route is None:
+        submission.route = submission.form_version.definition["route"]
+    rounds_started = sum(1 for h in submission.history if h.action == Action.ENTER_ROUTE)
+    submission.round = rounds_started + 1
     db.session.flush()
 
 
@@ -224,16 +234,15 @@ def approve(submission_id: int, staff: Staff) -> Approval:
                    step_key=approval.step_key)
     audit("submission.approve", actor_type="staff", actor_id=staff.id, subject_type="submission",
           subject_id=submission.id, data={"step": approval.step_key, "approval": approval.id})
-    complete_approval(approval.id)
+    # The click returns now; the worker applies the seal and then completes the step.
+    enqueue(SEAL_STEP_JOB, {"approval_id": approval.id}, idempotency_key=f"seal:{approval.id}")
+    db.session.flush()
     return approval
 
 
 def complete_approval(approval_id: int) -> None:
-    """The approval's step is done for its office; when the whole step is, the route moves on.
-
-    The seam for e-seals: today this runs at once after ``approve``; with seals it runs when the
-    worker has applied the step's seal.
-    """
+    """The approval's seal is applied: the step is done for its office; when the whole step is, the
+    route moves on, and after the last step the organisation seal is queued."""
     approval = db.session.get(Approval, approval_id)
     submission = lock(approval.submission_id)
     if approval.state != "approved" or submission.state != "in_review" or approval.round != submission.round:
@@ -247,9 +256,18 @@ def complete_approval(approval_id: int) -> None:
         _open_step(submission, submission.current_step + 1)
         db.session.flush()
         return
+    # Every step is sealed: the case waits (still in review, at no step) for the organisation seal.
     submission.current_step = None
+    enqueue(ORG_SEAL_JOB, {"submission_id": submission.id},
+            idempotency_key=f"org-seal:{submission.id}:{submission.round}")
+    db.session.flush()
+
+
+def finish(submission_id: int) -> None:
+    """The organisation seal is on: the submission is approved (in the seal's own transaction)."""
+    submission = lock(submission_id)
     submission.decided_at = utcnow()
-    _move(submission, Action.APPROVE, actor=None, step_key=approval.step_key)
+    _move(submission, Action.APPROVE, actor=None, step_key="org-seal")
     db.session.flush()
 
 

@@ -7,20 +7,25 @@ to staff of other offices, the same as a case that does not exist.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
+import datetime as dt
+
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from wtforms import SelectChoice
 
+from app.accounts import staff_service
 from app.accounts.models import Staff
 from app.accounts.staff_session import staff_required
 from app.audit.service import record as audit
+from app.audit.service import record_read
 from app.catalogue.service import published_forms
-from app.db import intending_to_write
+from app.db import utcnow
 from app.extensions import db
 from app.submissions import service as submissions
 from app.submissions.models import Submission
 from app.submissions.presenters import answer_rows
+from app.documents import service as documents
 from app.workflow import queue, service
 from app.workflow.forms import ActionForm, CommentForm, ReassignForm, RejectForm, ReturnForm
 
@@ -65,21 +70,9 @@ def queue_view():
 def case(submission_id: int):
     submission = visible_case(submission_id)
     # Seeing a case is recorded: the resident's status page lists who looked (office, role, when).
-    _record_read("case.view", submission)
+    record_read("case.view", actor_type="staff", actor_id=g.staff.id, subject_type="submission",
+                subject_id=submission.id)
     return _render_case(submission)
-
-
-def _record_read(action: str, submission: Submission, data: dict | None = None) -> None:
-    """Audit a read from a GET request in a write transaction of its own.
-
-    A GET starts a deferred (read) transaction on SQLite; turning it into a writer fails if another
-    writer committed meanwhile, so the read transaction ends first and the write declares itself.
-    """
-    db.session.commit()
-    with intending_to_write():
-        audit(action, actor_type="staff", actor_id=g.staff.id, subject_type="submission", subject_id=submission.id,
-              data=data)
-        db.session.commit()
 
 
 def _render_case(submission: Submission, *, revealed: dict | None = None, forms: dict | None = None, status=200):
@@ -113,6 +106,8 @@ def _render_case(submission: Submission, *, revealed: dict | None = None, forms:
         comment_form=forms.get("comment") or CommentForm(),
         reassign_form=reassign,
         is_overdue=queue.is_overdue(submission),
+        needs_code=not second_factor_is_fresh(g.staff),
+        document=documents.current_document(submission),
     ), status
 
 
@@ -147,19 +142,33 @@ def claim(submission_id: int):
     abort(400)
 
 
+def second_factor_is_fresh(staff: Staff) -> bool:
+    """Applying a seal needs a second factor from the last few minutes, not only a live session."""
+    limit = dt.timedelta(minutes=current_app.config["SEAL_FRESH_MINUTES"])
+    return staff.last_second_factor_at is not None and utcnow() - staff.last_second_factor_at <= limit
+
+
 @bp.post("/cases/<int:submission_id>/approve")
 @staff_required("clerk", "approver")
 def approve(submission_id: int):
-    visible_case(submission_id)
+    submission = visible_case(submission_id)
     if not ActionForm().validate_on_submit():
         abort(400)
+    if not second_factor_is_fresh(g.staff):
+        code = request.form.get("code", "")
+        if not code or not staff_service.verify_totp(g.staff, code):
+            db.session.commit()  # keep a consumed code consumed
+            flash(_("押印するには、認証アプリの6桁の確認コードを入力してください。") if not code else
+                  _("確認コードが正しくないか、有効期限が切れています。認証アプリの新しいコードを入力してください。"),
+                  "error")
+            return _render_case(submission, status=403)
     try:
         service.approve(submission_id, g.staff)
     except service.Conflict as exc:
         db.session.rollback()
         flash(exc.message, "error")
         return redirect(url_for(".case", submission_id=submission_id))
-    return _done(submission_id, _("承認しました。"))
+    return _done(submission_id, _("承認しました。電子印はまもなく押されます。"))
 
 
 @bp.post("/cases/<int:submission_id>/return")
@@ -229,6 +238,20 @@ def attachment(submission_id: int, attachment_id: int):
     item = next((a for a in submission.attachments if a.id == attachment_id), None)
     if item is None:
         abort(404)
-    _record_read("attachment.read", submission, {"attachment": item.id})
+    record_read("attachment.read", actor_type="staff", actor_id=g.staff.id, subject_type="submission",
+                subject_id=submission.id, data={"attachment": item.id})
     return send_file(submissions.attachment_path(item.sha256), mimetype=item.content_type, as_attachment=True,
                      download_name=item.filename)
+
+
+@bp.get("/cases/<int:submission_id>/document")
+@staff_required()
+def document(submission_id: int):
+    """The latest revision of the case's approval document (as sealed so far)."""
+    submission = visible_case(submission_id)
+    current = documents.current_document(submission)
+    if current is None or current.latest is None:
+        abort(404)
+    data = documents.read_bytes(current.latest.sha256)
+    return current_app.response_class(data, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="{submission.receipt_number}.pdf"'})

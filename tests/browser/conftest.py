@@ -77,7 +77,9 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
             db.engine.dispose()
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an event loop running in the main thread
+# while it is open, and the seal tests that run after the browser tests call asyncio.run().
+@pytest.fixture(scope="package")
 def chromium():
     if not CHROMIUM.exists():
         reason = f"{CHROMIUM} is not installed (Debian package chromium; scripts/setup installs it as root)"

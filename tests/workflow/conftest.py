@@ -29,8 +29,11 @@ def applicant(db, catalogue):
 
 
 @pytest.fixture
-def new_case(db, applicant):
-    """new_case(slug, state=...) → a submission brought to ``state`` through the real services."""
+def new_case(db, applicant, pki, run_worker):
+    """new_case(slug, state=...) → a submission brought to ``state`` through the real services.
+
+    "in_review": submitted, then the worker rendered its document and put it on the route.
+    """
 
     def build(slug: str = "juminhyo", state: str = "in_review"):
         submission = fill(applicant, slug)
@@ -38,9 +41,23 @@ def new_case(db, applicant):
             db.session.commit()
             return submission
         submissions.submit(submission)
-        if state in ("in_review", "returned", "rejected", "approved"):
-            workflow.enter_route(submission.id)
         db.session.commit()
+        if state != "submitted":
+            run_worker()
+            db.session.refresh(submission)
         return submission
 
     return build
+
+
+@pytest.fixture
+def approve(db, run_worker):
+    """approve(submission_id, staff): the click, then the worker seals the step (and what follows)."""
+
+    def decide(submission_id: int, staff):
+        approval = workflow.approve(submission_id, staff)
+        db.session.commit()
+        run_worker()
+        return approval
+
+    return decide

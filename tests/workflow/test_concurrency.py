@@ -17,7 +17,7 @@ from app.workflow import service as workflow
 from app.workflow.models import Approval
 
 
-def test_two_concurrent_approvals_of_one_step_yield_one(app, db, new_case, staff):
+def test_two_concurrent_approvals_of_one_step_yield_one(app, db, new_case, staff, run_worker):
     submission = new_case("juminhyo", "in_review")
     submission_id = submission.id
     contenders = [staff["clerk"].id, staff["clerk2"].id]
@@ -58,7 +58,8 @@ def test_two_concurrent_approvals_of_one_step_yield_one(app, db, new_case, staff
         .where(SubmissionHistory.submission_id == submission_id, SubmissionHistory.action == "approve")
     )
     assert approvals_in_history == 1
-    # The route moved on exactly once: one open task at the next step.
+    # Once the worker has sealed it, the route moved on exactly once: one open task at the next step.
+    run_worker()
     nxt = db.session.scalars(sa.select(Approval).where(Approval.submission_id == submission_id,
                                                        Approval.step_key == "kessai")).all()
     assert len(nxt) == 1 and nxt[0].state == "pending"

@@ -40,7 +40,7 @@ def test_clerk_returns_resident_resubmits_then_clerk_and_approver_approve(
     queue = clerk.get("/office/").get_data(as_text=True)
     assert submission.receipt_number in queue
     case_url = f"/office/cases/{submission.id}"
-    assert "承認する" in clerk.get(case_url).get_data(as_text=True)
+    assert "承認して押印する" in clerk.get(case_url).get_data(as_text=True)
     response = _post(clerk, f"{case_url}/return", message="生年月日をもう一度確認してください。")
     assert response.status_code == 302
 
@@ -57,7 +57,9 @@ def test_clerk_returns_resident_resubmits_then_clerk_and_approver_approve(
     run_worker()
 
     assert _post(clerk, f"{case_url}/approve").status_code == 302
+    run_worker()  # the 受付 seal
     assert _post(approver, f"{case_url}/approve").status_code == 302
+    run_worker()  # the 決裁 seal, then the organisation seal
     db.session.expire_all()
     assert db.session.get(Submission, submission.id).state == "approved"
     assert "承認済み" in resident.get(f"/submissions/{submission.id}").get_data(as_text=True)

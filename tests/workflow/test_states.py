@@ -27,19 +27,19 @@ def test_the_table(state, action):
             next_state(state, action)
 
 
-def _bring_to(new_case, staff, db, state: State) -> Submission:
+def _bring_to(new_case, staff, db, approve, state: State) -> Submission:
     """A 住民票 case in ``state``, reached through the real services; for approve, at its last step."""
     build_state = {"draft": "draft", "submitted": "submitted"}.get(state.value, "in_review")
     submission = new_case("juminhyo", build_state)
     if state == State.IN_REVIEW:
-        workflow.approve(submission.id, staff["clerk"])  # 受付 done: the next approval is the last step's
+        approve(submission.id, staff["clerk"])  # 受付 sealed: the next approval is the last step's
     elif state == State.RETURNED:
         workflow.return_for_correction(submission.id, staff["clerk"], "住所の番地を確認してください。")
     elif state == State.REJECTED:
         workflow.reject(submission.id, staff["clerk"], "対象外の申請です。")
     elif state == State.APPROVED:
-        workflow.approve(submission.id, staff["clerk"])
-        workflow.approve(submission.id, staff["approver"])
+        approve(submission.id, staff["clerk"])
+        approve(submission.id, staff["approver"])
     elif state == State.WITHDRAWN:
         submissions.withdraw(submission)
     db.session.commit()
@@ -48,7 +48,7 @@ def _bring_to(new_case, staff, db, state: State) -> Submission:
     return submission
 
 
-def _perform(action: Action, submission: Submission, staff):
+def _perform(action: Action, submission: Submission, staff, approve):
     match action:
         case Action.SUBMIT:
             return submissions.submit(submission)
@@ -59,7 +59,7 @@ def _perform(action: Action, submission: Submission, staff):
         case Action.ENTER_ROUTE:
             return workflow.enter_route(submission.id)
         case Action.APPROVE:
-            return workflow.approve(submission.id, staff["approver"])
+            return approve(submission.id, staff["approver"])  # the last step: sealed, then the organisation seal
         case Action.RETURN:
             return workflow.return_for_correction(submission.id, staff["approver"], "添付を確認してください。")
         case Action.REJECT:
@@ -74,11 +74,11 @@ def _counts(db, submission_id):
 
 
 @pytest.mark.parametrize(("state", "action"), PAIRS)
-def test_every_pair_through_the_services(db, new_case, staff, state, action):
-    submission = _bring_to(new_case, staff, db, state)
+def test_every_pair_through_the_services(db, new_case, staff, approve, state, action):
+    submission = _bring_to(new_case, staff, db, approve, state)
     before = _counts(db, submission.id)
     if (state, action) in TRANSITIONS:
-        _perform(action, submission, staff)
+        _perform(action, submission, staff, approve)
         db.session.commit()
         new_state, history, audits = _counts(db, submission.id)
         assert new_state == TRANSITIONS[(state, action)]
@@ -87,6 +87,6 @@ def test_every_pair_through_the_services(db, new_case, staff, state, action):
         assert audits > before[2]
     else:
         with pytest.raises(InvalidTransition):
-            _perform(action, submission, staff)
+            _perform(action, submission, staff, approve)
         db.session.rollback()
         assert _counts(db, submission.id) == before
