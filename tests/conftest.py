@@ -9,6 +9,8 @@ again on PostgreSQL. Tables are emptied after each such test.
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -159,3 +161,34 @@ def pki(app, db, catalogue, local_tsa, tmp_path):
     db.session.commit()
     yield
     app.config.update(saved)
+
+
+SOFTHSM_MODULES = ("/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so")
+
+
+@pytest.fixture(scope="session")
+def softhsm(tmp_path_factory):
+    """A SoftHSM2 token for the whole run (the PKCS#11 library reads its configuration once per process)."""
+    module = next((m for m in SOFTHSM_MODULES if os.path.exists(m)), None)
+    if module is None or shutil.which("softhsm2-util") is None:
+        if os.geteuid() == 0:
+            pytest.fail("softhsm2 is not installed: run scripts/setup (Debian package softhsm2)")
+        pytest.skip("softhsm2 is not installed (Debian package softhsm2; scripts/setup installs it as root)")
+    base = tmp_path_factory.mktemp("softhsm")
+    (base / "tokens").mkdir()
+    conf = base / "softhsm2.conf"
+    conf.write_text(f"directories.tokendir = {base / 'tokens'}\nobjectstore.backend = file\nlog.level = ERROR\n")
+    previous = os.environ.get("SOFTHSM2_CONF")
+    os.environ["SOFTHSM2_CONF"] = str(conf)  # read when the module initialises: before the first PKCS#11 call
+    subprocess.run(
+        ["softhsm2-util", "--init-token", "--free", "--label", "madoguchi-test", "--so-pin", "1234", "--pin", "5678"],
+        check=True, capture_output=True,
+    )
+    yield module
+    from app.seals import sign
+
+    sign.close_pkcs11_sessions()
+    if previous is None:
+        os.environ.pop("SOFTHSM2_CONF", None)
+    else:
+        os.environ["SOFTHSM2_CONF"] = previous

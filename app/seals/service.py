@@ -8,6 +8,7 @@ key for every seal would cost more than the signature itself.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 import sqlalchemy as sa
 from cryptography import x509
@@ -120,11 +121,20 @@ def issue_staff_certificate(staff: Staff) -> SealCertificate:
     for old in db.session.scalars(sa.select(SealCertificate).where(
             SealCertificate.staff_id == staff.id, SealCertificate.is_current.is_(True))):
         old.is_current = False
+    config = current_app.config
+    public_key, key_label = None, None
+    if config["MADOGUCHI_PKCS11_MODULE"]:
+        # The key is made inside the HSM and never leaves it; only its certificate is stored here.
+        from app.seals import sign
+
+        key_label = f"madoguchi-staff-{staff.id}-{secrets.token_hex(4)}"
+        public_key = sign.pkcs11_generate_key(config["MADOGUCHI_PKCS11_MODULE"], config["MADOGUCHI_PKCS11_TOKEN"],
+                                              config["MADOGUCHI_PKCS11_PIN"], key_label)
     issued = pki.new_staff_cert(
         _issued(issuing_row), name=staff.display_name, office=staff.office.name_ja, email=staff.email,
-        organization=current_app.config["MADOGUCHI_MUNICIPALITY"], crl_url=crl_url(),
+        organization=config["MADOGUCHI_MUNICIPALITY"], crl_url=crl_url(), public_key=public_key,
     )
-    row = _store("staff", issued, staff_id=staff.id)
+    row = _store("staff", issued, staff_id=staff.id, key_label=key_label)
     surname = staff.display_name.split()[0] if staff.display_name.split() else staff.display_name
     db.session.add(Imprint(staff_id=staff.id, certificate_id=row.id,
                            svg=imprint_svg(surname, staff.office.name_ja, utcnow().astimezone(JST).date())))

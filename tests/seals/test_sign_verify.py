@@ -25,7 +25,6 @@ from app.seals.sign import FieldSpec, add_signature_fields, key_signer, sign_fie
 from app.seals.verify import fields_in, verify_pdf
 from tests.seals.conftest import CRL_URL, MUNICIPALITY, ORG_ID, make_pki
 
-SOFTHSM_MODULES = ("/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so")
 
 
 def _require_tool(*tools: str, package: str) -> None:
@@ -380,31 +379,6 @@ def test_seals_made_before_rotation_and_revocation_stay_valid(fielded_pdf, seal_
 
 
 # --- PKCS#11 (SoftHSM2) ---------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def softhsm(tmp_path_factory):
-    module = next((m for m in SOFTHSM_MODULES if os.path.exists(m)), None)
-    if module is None or shutil.which("softhsm2-util") is None:
-        if os.geteuid() == 0:
-            pytest.fail("softhsm2 is not installed: run scripts/setup (Debian package softhsm2)")
-        pytest.skip("softhsm2 is not installed (Debian package softhsm2; scripts/setup installs it as root)")
-    base = tmp_path_factory.mktemp("softhsm")
-    (base / "tokens").mkdir()
-    conf = base / "softhsm2.conf"
-    conf.write_text(f"directories.tokendir = {base / 'tokens'}\nobjectstore.backend = file\nlog.level = ERROR\n")
-    previous = os.environ.get("SOFTHSM2_CONF")
-    os.environ["SOFTHSM2_CONF"] = str(conf)  # read when the module initialises: before the first PKCS#11 call
-    subprocess.run(
-        ["softhsm2-util", "--init-token", "--free", "--label", "madoguchi-test", "--so-pin", "1234", "--pin", "5678"],
-        check=True, capture_output=True,
-    )
-    yield module
-    sign.close_pkcs11_sessions()
-    if previous is None:
-        os.environ.pop("SOFTHSM2_CONF", None)
-    else:
-        os.environ["SOFTHSM2_CONF"] = previous
 
 
 def test_a_key_inside_softhsm_signs_a_field(softhsm, fielded_pdf, seal_pki, tsa, stamp_pdf, tmp_path):
