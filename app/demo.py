@@ -22,6 +22,7 @@ from app.catalogue.service import published_forms, sync_catalogue
 from app.db import utcnow
 from app.delivery.worker import run_due
 from app.extensions import db
+from app.seals import service as seals
 from app.submissions import service
 from app.submissions.models import Submission
 from app.workflow import service as workflow
@@ -40,6 +41,10 @@ def seed(catalogue_dirs: list[Path]) -> Iterator[str]:
     yield f"catalogue: {report}"
     staff_lines = seed_demo_staff()
     db.session.commit()
+    if not seals.has_pki():
+        for line in seals.init_pki():
+            yield line
+        db.session.commit()
     existing = db.session.scalar(sa.select(Resident).where(Resident.email == DEMO_RESIDENTS[0][0]))
     if existing is None:
         residents = [_resident(email, locale) for email, locale in DEMO_RESIDENTS]
@@ -49,7 +54,6 @@ def seed(catalogue_dirs: list[Path]) -> Iterator[str]:
         # The worker puts the submitted cases into review; then staff decide some of them.
         run_due()
         _decisions()
-        db.session.commit()
         yield "demo residents and submissions created"
     else:
         yield "demo data already present; nothing added"
@@ -101,14 +105,22 @@ def _decisions() -> None:
     plans = ["approve", "return", "reject", "first_step"]
     for submission, plan in zip(in_review, plans, strict=False):
         if plan == "approve":
-            workflow.approve(submission.id, clerk)
-            workflow.approve(submission.id, approver)
+            _approve_and_seal(submission.id, clerk)
+            _approve_and_seal(submission.id, approver)
         elif plan == "return":
             workflow.return_for_correction(submission.id, clerk, "生年月日の年号をもう一度確認してください。")
         elif plan == "reject":
             workflow.reject(submission.id, clerk2, "この請求は本人または同一世帯の方のみ行えます。")
         else:
-            workflow.approve(submission.id, clerk)
+            _approve_and_seal(submission.id, clerk)
+        db.session.commit()
+
+
+def _approve_and_seal(submission_id: int, staff) -> None:
+    """The click, then the worker's seal (and, after the last step, the organisation seal)."""
+    workflow.approve(submission_id, staff)
+    db.session.commit()
+    run_due()
 
 
 def fill(resident: Resident, slug: str) -> Submission:

@@ -107,7 +107,8 @@ def step_field_name(index: int, step_key: str, office_code: str) -> str:
 
 def _sections(submission: Submission) -> list[dict]:
     printable = {field["name"] for _page, field in printable_fields(submission)}
-    sections = answer_rows(submission, "ja", editable=False, reveal_sensitive=False, include=printable)
+    sections = answer_rows(submission, "ja", editable=False, reveal_sensitive=False, include=printable,
+                           attachment_endpoint=None)
     return [s for s in sections if s["rows"]]
 
 

@@ -39,7 +39,7 @@ def verify_form():
         code = codes.normalise_code(request.form.get("code", ""))
         if code is None:
             return render_template("verify/form.html", error=_(
-                "確認コードは、英数字16文字です（例：ABCD-EFGH-JKMN-PQRS）。もう一度お確かめください。")), 422
+                "照合番号は、英数字16文字です（例：ABCD-EFGH-JKMN-PQRS）。もう一度お確かめください。")), 422
         return redirect(url_for(".verify_by_code", code=codes.format_code(code)))
     return render_template("verify/form.html", error=None)
 
@@ -47,12 +47,13 @@ def verify_form():
 @bp.get("/verify/<code>")
 @limiter.limit(VERIFY_LIMIT)
 def verify_by_code(code: str):
-    result = verify_code(code)
+    normalised = codes.normalise_code(code)
+    result = verify_code(normalised) if normalised else None
     _audit(result, "code")
     if result is None:
         return render_template("verify/form.html", error=_(
-            "この確認コードの書類は見つかりませんでした。コードをもう一度お確かめください。")), 404
-    return render_template("verify/result.html", result=result, code=codes.format_code(codes.normalise_code(code)))
+            "この照合番号の書類は見つかりませんでした。コードをもう一度お確かめください。")), 404
+    return render_template("verify/result.html", result=result, code=codes.format_code(normalised))
 
 
 @bp.get("/pki/crl.der")
