@@ -40,16 +40,17 @@ def create_app(config: dict | None = None) -> Flask:
     _configure_sqlite(app)
 
     from app import models  # noqa: F401  (registers every table on the metadata)
-    from app.accounts.views import bp as accounts_bp
     from app.accounts.staff_views import bp as staff_auth_bp
+    from app.accounts.views import bp as accounts_bp
     from app.api.views import bp as api_bp
     from app.delivery.views import bp as dev_mail_bp
     from app.errors import register_error_handlers
     from app.health import bp as health_bp
-    from app.submissions.views import bp as submissions_bp
-    from app.web import bp as web_bp, register_template_helpers
     from app.seals.views import api_bp as verify_api_bp
     from app.seals.views import bp as verify_bp
+    from app.submissions.views import bp as submissions_bp
+    from app.web import bp as web_bp
+    from app.web import register_template_helpers
     from app.workflow.views import bp as office_bp
 
     app.register_blueprint(web_bp)
@@ -67,10 +68,12 @@ def create_app(config: dict | None = None) -> Flask:
     register_template_helpers(app)
 
     from app.cli import register_cli
+    from app.seals.jobs import register as register_seal_jobs
     from app.workflow.jobs import register as register_workflow_jobs
 
     register_cli(app)
     register_workflow_jobs()
+    register_seal_jobs()
 
     @app.after_request
     def security_headers(response):

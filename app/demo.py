@@ -16,8 +16,8 @@ from app.accounts.demo import seed_demo_staff
 from app.accounts.models import Resident
 from app.accounts.service import hash_password
 from app.accounts.staff_service import find_staff
-from app.catalogue.models import FormVersion
 from app.catalogue.definition import is_shown
+from app.catalogue.models import FormVersion
 from app.catalogue.service import published_forms, sync_catalogue
 from app.db import utcnow
 from app.delivery.worker import run_due
@@ -32,7 +32,8 @@ DEMO_RESIDENTS = [("hanako@example.jp", "ja"), ("taro@example.jp", "ja"), ("emma
 # A valid My Number (check digit correct) that belongs to no one: demo data only.
 DEMO_MYNUMBER = "123456789018"
 # The smallest well-formed PDF: enough for the type sniffing of an upload.
-DEMO_PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+DEMO_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
+            b"trailer<</Root 1 0 R>>\n%%EOF\n")
 
 
 def seed(catalogue_dirs: list[Path]) -> Iterator[str]:
@@ -42,8 +43,7 @@ def seed(catalogue_dirs: list[Path]) -> Iterator[str]:
     staff_lines = seed_demo_staff()
     db.session.commit()
     if not seals.has_pki():
-        for line in seals.init_pki():
-            yield line
+        yield from seals.init_pki()
         db.session.commit()
     existing = db.session.scalar(sa.select(Resident).where(Resident.email == DEMO_RESIDENTS[0][0]))
     if existing is None:

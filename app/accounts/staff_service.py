@@ -33,6 +33,7 @@ from app.accounts.service import (
 from app.audit.service import record as audit
 from app.catalogue.errors import InvalidValue
 from app.db import utcnow
+from app.delivery.jobs import enqueue
 from app.errors import ValidationFailed
 from app.extensions import db
 from app.fieldcrypt import decrypt_json, encrypt_json
@@ -122,6 +123,10 @@ def _checked_roles(roles) -> list[str]:
     return chosen
 
 
+#: Handled by app.seals.jobs (the worker): accounts only names the job.
+ISSUE_CERTIFICATE_JOB = "seals.issue_staff_certificate"
+
+
 def create_staff(
     email: str,
     display_name: str,
@@ -182,6 +187,8 @@ def create_staff(
         staff.totp_enrolled_at = utcnow()
         db.session.flush()
     _audit("staff.create", staff, actor, office_id=office.id, roles=chosen_roles, enrolled=enrolled)
+    # The seal certificate is issued by the worker: the web process that created the account holds no CA key.
+    enqueue(ISSUE_CERTIFICATE_JOB, {"staff_id": staff.id}, idempotency_key=f"staff-certificate:{staff.id}")
     return staff, password, secret
 
 

@@ -73,7 +73,8 @@ def _send_smtp(url: str, message: EmailMessage) -> None:
     if parts.scheme not in ("smtp", "smtps"):
         raise PermanentFailure(f"unsupported SMTP_URL scheme {parts.scheme!r}")
     smtp_class = smtplib.SMTP_SSL if parts.scheme == "smtps" else smtplib.SMTP
-    with smtp_class(parts.hostname or "localhost", parts.port or (465 if parts.scheme == "smtps" else 25), timeout=30) as smtp:
+    port = parts.port or (465 if parts.scheme == "smtps" else 25)
+    with smtp_class(parts.hostname or "localhost", port, timeout=30) as smtp:
         if parts.username:
             smtp.login(parts.username, parts.password or "")
         try:

@@ -92,8 +92,9 @@ def init_pki() -> list[str]:
     _store("org", org)
     publish_crl()
     lines = ["seal PKI created: root, issuing CA, organisation seal"]
-    for staff in db.session.scalars(sa.select(Staff).where(Staff.is_active.is_(True))):
-        issue_staff_certificate(staff)
+    for staff in db.session.scalars(sa.select(Staff).where(Staff.is_active.is_(True)).order_by(Staff.id)):
+        if _current("staff", staff.id) is None:
+            issue_staff_certificate(staff)
         lines.append(f"certificate issued to {staff.email}")
     return lines
 
@@ -233,7 +234,12 @@ def current_org_certificate() -> SealCertificate:
     return row
 
 
+def current_staff_certificate_or_none(staff: Staff) -> SealCertificate | None:
+    return _current("staff", staff.id)
+
+
 def current_staff_certificate(staff: Staff) -> SealCertificate:
+    """The staff member's current certificate; one is issued now if the account predates the PKI."""
     row = _current("staff", staff.id)
     return row if row is not None else issue_staff_certificate(staff)
 

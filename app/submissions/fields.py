@@ -208,7 +208,8 @@ def build_field(spec: dict, locale: str):
         choices = [SelectChoice("", _l("選択してください")), *_choices(spec, locale)]
         return SelectField(label, choices=choices, validators=validators, **kwargs)
     if kind == "radio":
-        return RadioField(label, choices=_choices(spec, locale), validators=[*validators, _one_of({c.value for c in _choices(spec, locale)})],
+        allowed = {choice.value for choice in _choices(spec, locale)}
+        return RadioField(label, choices=_choices(spec, locale), validators=[*validators, _one_of(allowed)],
                           validate_choice=False, **kwargs)
     if kind == "yesno":
         return RadioField(label, choices=YES_NO, validators=[*validators, _one_of({"yes", "no"})],
@@ -225,13 +226,17 @@ def _one_of(allowed: set[str]):
 
     def check(form, field):
         if field.data not in (None, "") and field.data not in allowed:
-            raise ValidationError(_l("「%(label)s」は、表示されている選択肢から選んでください。", label=field.label.text))
+            raise ValidationError(
+                _l("「%(label)s」は、表示されている選択肢から選んでください。", label=field.label.text)
+            )
 
     return check
 
 
 def _choices(spec: dict, locale: str) -> list[SelectChoice]:
-    return [SelectChoice(str(option["value"]), localized(option["label"], locale)) for option in spec.get("options", [])]
+    return [
+        SelectChoice(str(option["value"]), localized(option["label"], locale)) for option in spec.get("options", [])
+    ]
 
 
 def _option_labels(spec: dict, locale: str) -> dict[str, str]:

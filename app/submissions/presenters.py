@@ -37,15 +37,18 @@ def answer_rows(submission: Submission, locale: str, *, editable: bool, reveal_s
                 row["attachment_url"] = url_for(attachment_endpoint, submission_id=submission.id,
                                                 attachment_id=value["attachment_id"])
             rows.append(row)
-        change_url = (url_for("submissions.page", submission_id=submission.id, page_id=page["id"], **{"return": "check"})
-                      if editable else None)
+        change_url = None
+        if editable:
+            change_url = url_for("submissions.page", submission_id=submission.id, page_id=page["id"],
+                                 **{"return": "check"})
         sections.append({"title": localized(page["title"], locale), "rows": rows, "change_url": change_url})
     return sections
 
 
 def _group_items(field: dict, items: list[dict], locale: str) -> list[list[tuple[str, str]]]:
     return [
-        [(localized(sub["label"], locale), display_value(sub, item.get(sub["name"]), locale)) for sub in field["fields"]]
+        [(localized(sub["label"], locale), display_value(sub, item.get(sub["name"]), locale))
+         for sub in field["fields"]]
         for item in items
     ]
 

@@ -12,12 +12,12 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import Resident
+from app.audit.service import record as audit
 from app.catalogue import jp
 from app.catalogue.definition import is_shown
 from app.catalogue.models import FormVersion
 from app.catalogue.service import latest_version
 from app.db import utcnow
-from app.audit.service import record as audit
 from app.delivery.jobs import enqueue
 from app.delivery.mail import queue_mail
 from app.errors import InvalidTransition, NotFound

@@ -108,7 +108,10 @@ def _stash_entries_for_sign_in(submission_id: int, page_id: str):
         entries = {k: v for k, v in entries.items() if k.split("-")[0] not in secret}
     if len(json.dumps(entries, ensure_ascii=False).encode()) <= STASH_LIMIT:
         session["stash"] = {"submission_id": submission_id, "page_id": page_id, "entries": entries}
-    flash(_("一定時間操作がなかったため、サインアウトしました。もう一度サインインすると、入力した内容の続きから再開できます。"), "error")
+    flash(
+        _("一定時間操作がなかったため、サインアウトしました。もう一度サインインすると、入力した内容の続きから再開できます。"),
+        "error",
+    )
     return redirect(url_for("accounts.sign_in", next=url_for(".page", submission_id=submission_id, page_id=page_id)))
 
 
@@ -156,7 +159,10 @@ def page(submission_id: int, page_id: str):
     except Exception:  # noqa: BLE001 — an expired token must not lose the resident's entries
         service.save_pending(draft, page_spec, request.form.to_dict(flat=False))
         db.session.commit()
-        flash(_("画面を開いてから時間がたったため、送信を確認できませんでした。入力内容は残っています。もう一度「次へ進む」を押してください。"), "error")
+        flash(
+            _("画面を開いてから時間がたったため、送信を確認できませんでした。入力内容は残っています。もう一度「次へ進む」を押してください。"),
+            "error",
+        )
         _size_groups(form, fields)
         return _render_page(draft, page_spec, fields, form)
 
@@ -244,7 +250,9 @@ def _apply_inline_action(form, fields, action: str) -> None:
             return
         choices = jp.lookup_postcode(code)
         if not choices:
-            postcode_field.errors = [_("この郵便番号の住所が見つかりませんでした。番号を確かめるか、住所を直接入力してください。")]
+            postcode_field.errors = [
+                _("この郵便番号の住所が見つかりませんでした。番号を確かめるか、住所を直接入力してください。")
+            ]
         elif len(choices) == 1 or not form[target].data:
             form[target].data = choices[0]["address"]
             form[target].lookup_choices = choices if len(choices) > 1 else []
@@ -426,5 +434,8 @@ def document(submission_id: int, kind: str):
 @bp.errorhandler(CSRFError)
 def csrf_expired(error):
     current_app.logger.info("CSRF failure on %s", request.path)
-    flash(_("画面を開いてから時間がたったため、操作を確認できませんでした。お手数ですが、もう一度操作してください。"), "error")
+    flash(
+        _("画面を開いてから時間がたったため、操作を確認できませんでした。お手数ですが、もう一度操作してください。"),
+        "error",
+    )
     return redirect(request.path if request.method == "GET" else url_for(".mine"))

@@ -13,8 +13,8 @@ from flask_babel import lazy_gettext as _l
 
 from app.accounts.models import Office, Staff
 from app.audit.service import record as audit
-from app.delivery.jobs import enqueue
 from app.db import utcnow
+from app.delivery.jobs import enqueue
 from app.errors import InvalidTransition, NotPermitted
 from app.extensions import db
 from app.submissions.models import Submission

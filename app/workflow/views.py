@@ -6,9 +6,9 @@ to staff of other offices, the same as a case that does not exist.
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 import datetime as dt
 
+import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -21,11 +21,11 @@ from app.audit.service import record as audit
 from app.audit.service import record_read
 from app.catalogue.service import published_forms
 from app.db import utcnow
+from app.documents import service as documents
 from app.extensions import db
 from app.submissions import service as submissions
 from app.submissions.models import Submission
 from app.submissions.presenters import answer_rows
-from app.documents import service as documents
 from app.workflow import queue, service
 from app.workflow.forms import ActionForm, CommentForm, ReassignForm, RejectForm, ReturnForm
 
@@ -86,7 +86,9 @@ def _render_case(submission: Submission, *, revealed: dict | None = None, forms:
             sa.select(Staff).where(Staff.office_id == approval.office_id, Staff.is_active.is_(True))
             .order_by(Staff.display_name)
         ).all()
-        reassign.assignee.choices = [SelectChoice(s.id, s.display_name) for s in candidates if s.has_role(approval.role)]
+        reassign.assignee.choices = [
+            SelectChoice(s.id, s.display_name) for s in candidates if s.has_role(approval.role)
+        ]
     staff_names = _staff_names(submission)
     return render_template(
         "office/case.html",

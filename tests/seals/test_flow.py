@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import subprocess
 
 import pytest
@@ -17,11 +16,10 @@ from app.documents import service as documents
 from app.seals import pki as pki_core
 from app.submissions.models import Submission
 from tests.helpers import csrf_token
-from tests.workflow.conftest import applicant, approve, new_case, staff  # noqa: F401  (fixtures)
 
 
 @pytest.fixture
-def approved(db, new_case, staff, approve):  # noqa: F811
+def approved(db, new_case, staff, approve):
     """A 転居届 approved through its four steps (one a 合議 of two offices): five seals and the organisation's."""
     submission = new_case("tenkyo", "in_review")
     for member in ("clerk", "clerk2", "zeimu", "fukushi", "approver"):
@@ -190,7 +188,7 @@ def test_the_genuine_document_verifies_by_code_api_and_cli(app, db, approved, ru
     assert result.exit_code == 0 and "GENUINE" in result.output
 
 
-def test_a_seal_survives_rotation_and_revocation(app, db, approved, runner, tmp_path, staff):  # noqa: F811
+def test_a_seal_survives_rotation_and_revocation(app, db, approved, runner, tmp_path, staff):
     doc = _export(runner, approved, tmp_path)
     clerk = staff["clerk"].email
     assert runner.invoke(args=["seals", "rotate", "--staff", clerk]).exit_code == 0
@@ -244,7 +242,7 @@ def test_the_final_sealed_document_is_still_pdfa(app, db, approved):
     assert b'pdfaid:part="3"' in xmp or b"<pdfaid:part>3</pdfaid:part>" in xmp
 
 
-def test_hostile_answers_are_printed_as_text(app, db, new_case, run_worker):  # noqa: F811
+def test_hostile_answers_are_printed_as_text(app, db, new_case, run_worker):
     from app.submissions import service as submissions
 
     hostile = '<img src="file:///etc/passwd"> <link rel=attachment href="file:///etc/hostname"> http://169.254.169.254/'
@@ -262,7 +260,7 @@ def test_hostile_answers_are_printed_as_text(app, db, new_case, run_worker):  # 
     assert "file:///etc/passwd" in text and "169.254.169.254" in text
 
 
-def test_a_step_sealed_with_a_key_held_in_softhsm_verifies(app, db, softhsm, new_case, staff, approve):  # noqa: F811
+def test_a_step_sealed_with_a_key_held_in_softhsm_verifies(app, db, softhsm, new_case, staff, approve):
     from app.seals.models import SealCertificate
     from app.seals.verification import verify_bytes
 

@@ -26,7 +26,6 @@ from app.seals.verify import fields_in, verify_pdf
 from tests.seals.conftest import CRL_URL, MUNICIPALITY, ORG_ID, make_pki
 
 
-
 def _require_tool(*tools: str, package: str) -> None:
     """Tools installed by scripts/setup: missing as root is a broken setup (fail), otherwise skip."""
     missing = [t for t in tools if shutil.which(t) is None]

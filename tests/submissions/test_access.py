@@ -10,8 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.submissions.models import Submission
-from tests.helpers import csrf_token
-from tests.helpers import make_resident, sign_in
+from tests.helpers import csrf_token, make_resident, sign_in
 from tests.submissions.filing import file_form
 
 

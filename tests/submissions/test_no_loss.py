@@ -8,8 +8,7 @@ import re
 import sqlalchemy as sa
 
 from app.submissions.models import Submission
-from tests.helpers import csrf_token
-from tests.helpers import sign_in
+from tests.helpers import csrf_token, sign_in
 from tests.submissions.filing import file_form, page_data
 
 

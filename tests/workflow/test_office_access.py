@@ -19,18 +19,15 @@ from tests.staff_fixtures import make_staff, sign_in_staff
 @pytest.fixture
 def case(db, new_case, applicant):
     """An in-review 印鑑 case filed by a proxy, so it has an attachment."""
-    submission = new_case("inkan-shomei", "submitted")
-    from app.workflow import service as workflow
-
-    workflow.enter_route(submission.id)
-    db.session.commit()
-    return submission
+    return new_case("inkan-shomei", "in_review")
 
 
 def case_routes(submission) -> list[tuple[str, str]]:
     base = f"/office/cases/{submission.id}"
-    routes = [("GET", base)] + [("POST", f"{base}/{verb}") for verb in
-                                ("claim", "approve", "return", "reject", "comment", "reassign", "sensitive")]
+    routes = [("GET", base), ("GET", f"{base}/document")] + [
+        ("POST", f"{base}/{verb}")
+        for verb in ("claim", "approve", "return", "reject", "comment", "reassign", "sensitive")
+    ]
     if submission.attachments:
         routes.append(("GET", f"{base}/attachments/{submission.attachments[0].id}"))
     return routes
