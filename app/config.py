@@ -70,6 +70,17 @@ def load_config(overrides: dict | None = None) -> dict:
             value = _dev_secret(instance_path, name.lower(), _DEV_GENERATORS.get(name))
         secret_values[name] = value
 
+    # Not in REQUIRED_SECRETS: a deployment without webhook destinations need not set it, but in
+    # production a webhook is refused (app/delivery/channels/webhook.py) until it is set.
+    webhook_secret = overrides.get("MADOGUCHI_WEBHOOK_SECRET") or env.get("MADOGUCHI_WEBHOOK_SECRET")
+    if not webhook_secret and not is_production:
+        webhook_secret = _dev_secret(instance_path, "madoguchi_webhook_secret")
+    fault = overrides.get("MADOGUCHI_FAULT_INJECTION") or env.get("MADOGUCHI_FAULT_INJECTION")
+    if fault and is_production:
+        raise ConfigurationError("MADOGUCHI_FAULT_INJECTION is for tests only and cannot be set in production")
+    if fault and fault not in ("after_claim", "after_send"):
+        raise ConfigurationError(f"MADOGUCHI_FAULT_INJECTION must be 'after_claim' or 'after_send', not {fault!r}")
+
     config = {
         "MADOGUCHI_ENV": madoguchi_env,
         "INSTANCE_PATH": str(instance_path),
@@ -90,6 +101,18 @@ def load_config(overrides: dict | None = None) -> dict:
         "MADOGUCHI_CATALOGUE_PATH": env.get("MADOGUCHI_CATALOGUE_PATH") or None,
         "SMTP_URL": env.get("SMTP_URL") or None,
         "MAIL_SENDER": env.get("MADOGUCHI_MAIL_SENDER", "madoguchi@example.lg.jp"),
+        # Delivery to external offices (app/delivery/outbox.py). The gateway is an e-mail-to-fax
+        # address template, e.g. "{number}@fax.example.lg.jp"; without one, development spools faxes.
+        "MADOGUCHI_FAX_GATEWAY": env.get("MADOGUCHI_FAX_GATEWAY") or None,
+        "MADOGUCHI_SPOOL_PATH": env.get("MADOGUCHI_SPOOL_PATH") or str(instance_path / "spool"),
+        "MADOGUCHI_WEBHOOK_SECRET": webhook_secret,
+        # A worker that has not recorded a send within this time is taken to have died mid-send.
+        "MADOGUCHI_DELIVERY_LEASE_SECONDS": float(env.get("MADOGUCHI_DELIVERY_LEASE_SECONDS", "300")),
+        "MADOGUCHI_WORKER_POLL_SECONDS": float(env.get("MADOGUCHI_WORKER_POLL_SECONDS", "1")),
+        # TEST ONLY: 'after_claim' or 'after_send' makes the delivery worker SIGKILL itself at that
+        # point, so the crash tests can prove a killed worker loses and half-sends nothing.
+        # Refused in production below.
+        "MADOGUCHI_FAULT_INJECTION": env.get("MADOGUCHI_FAULT_INJECTION") or None,
         **secret_values,
         # Elderly residents fill slowly: the CSRF token lives as long as the session, and the
         # session idles out only after RESIDENT_IDLE_MINUTES (with a warning and a way to extend).

@@ -174,20 +174,28 @@ def notify_existing_account(email: str) -> None:
     )
 
 
-def authenticate(email: str, password: str) -> Resident | None:
-    """The resident whose password this is, or None; unknown addresses cost one Argon2 check too."""
-    resident = _find(email)
-    if resident is None:
+def check_password(account, password: str) -> bool:
+    """Whether ``password`` is the account's (a resident or a staff member).
+
+    ``account`` None (an unknown address) costs one Argon2 check too, so timing does not tell which
+    addresses exist. A hash made with older parameters is replaced (for residents this also retires
+    outstanding reset links, which embed a fingerprint of the hash).
+    """
+    if account is None:
         verify_password(_dummy_hash(bool(current_app.config.get("PASSWORD_HASH_FAST"))), password)
-        return None
-    if not verify_password(resident.password_hash, password):
-        return None
-    if _current_hasher().check_needs_rehash(resident.password_hash):
-        # Parameters were raised since this hash was made. (This also retires outstanding reset links,
-        # which embed a fingerprint of the hash; a resident who can sign in no longer needs them.)
-        resident.password_hash = hash_password(password)
+        return False
+    if not verify_password(account.password_hash, password):
+        return False
+    if _current_hasher().check_needs_rehash(account.password_hash):
+        account.password_hash = hash_password(password)
         db.session.flush()
-    return resident
+    return True
+
+
+def authenticate(email: str, password: str) -> Resident | None:
+    """The resident whose password this is, or None."""
+    resident = _find(email)
+    return resident if check_password(resident, password) else None
 
 
 def record_sign_in(resident: Resident) -> None:

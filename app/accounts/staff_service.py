@@ -23,12 +23,10 @@ from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import STAFF_ROLES, Office, Staff
 from app.accounts.service import (
-    _current_hasher,
-    _dummy_hash,
+    check_password,
     check_password_policy,
     hash_password,
     normalize_email,
-    verify_password,
 )
 from app.audit.service import record as audit
 from app.catalogue.errors import InvalidValue
@@ -258,14 +256,8 @@ def authenticate_staff(email: str, password: str) -> Staff | None:
     password, so the sign-in page says nothing about which accounts exist.
     """
     staff = find_staff(email)
-    if staff is None:
-        verify_password(_dummy_hash(bool(current_app.config.get("PASSWORD_HASH_FAST"))), password)
+    if not check_password(staff, password) or not staff.is_active:
         return None
-    if not verify_password(staff.password_hash, password) or not staff.is_active:
-        return None
-    if _current_hasher().check_needs_rehash(staff.password_hash):
-        staff.password_hash = hash_password(password)
-        db.session.flush()
     return staff
 
 

@@ -21,7 +21,7 @@ from app.accounts.forms import SignInForm
 from app.accounts.models import STAFF_ROLES, Office, Staff
 from app.accounts.staff_forms import ActionForm, CodeForm, StaffCreateForm, role_label
 from app.accounts.staff_session import staff_required
-from app.accounts.views import _submitted_email_key
+from app.accounts.views import submitted_email_key
 from app.errors import ValidationFailed
 from app.extensions import db, limiter
 from app.web import safe_next
@@ -80,7 +80,7 @@ def _restart_sign_in(next_url: str | None):
 
 @bp.route("/sign-in", methods=["GET", "POST"])
 @limiter.limit("10/minute", methods=["POST"])
-@limiter.limit("20/hour", key_func=_submitted_email_key, methods=["POST"])
+@limiter.limit("20/hour", key_func=submitted_email_key, methods=["POST"])
 def sign_in():
     next_url = request.args.get("next")
     if g.get("staff") is not None and request.method == "GET":

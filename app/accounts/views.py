@@ -28,7 +28,7 @@ bp = Blueprint("accounts", __name__, url_prefix="/account")
 _UNCONFIRMED = "unconfirmed_resident"
 
 
-def _submitted_email_key() -> str:
+def submitted_email_key() -> str:
     """Rate-limit key per address typed, so one account is not attacked from many IPs; hashed, so the
     limiter's storage holds no addresses."""
     raw = request.form.get("email", "")
@@ -116,7 +116,7 @@ def resend_confirmation():
 
 @bp.route("/sign-in", methods=["GET", "POST"])
 @limiter.limit("10/minute", methods=["POST"])
-@limiter.limit("20/hour", key_func=_submitted_email_key, methods=["POST"])
+@limiter.limit("20/hour", key_func=submitted_email_key, methods=["POST"])
 def sign_in():
     next_url = request.args.get("next")
     if g.get("resident") is not None and request.method == "GET":
@@ -163,7 +163,7 @@ def sign_out():
 
 @bp.route("/reset", methods=["GET", "POST"])
 @limiter.limit("5/hour", methods=["POST"])
-@limiter.limit("5/hour", key_func=_submitted_email_key, methods=["POST"])
+@limiter.limit("5/hour", key_func=submitted_email_key, methods=["POST"])
 def reset_request():
     form = ResetRequestForm()
     if form.validate_on_submit():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, CreatedAtMixin, utcnow
 
@@ -30,3 +30,61 @@ class Job(CreatedAtMixin, Base):
     idempotency_key: Mapped[str] = mapped_column(sa.String(120), unique=True)
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     finished_at: Mapped[dt.datetime | None]
+
+
+#: How a destination receives documents. 'fax_email' goes through an e-mail-to-fax gateway (ITU-T T.37),
+#: 'fax_spool' into a fax server's spool folder (HylaFAX and the like).
+CHANNELS = ("fax_email", "fax_spool", "email", "webhook")
+#: pending → sending → sent | pending (retry) | dead; sending with an expired lease → unknown → sending.
+DELIVERY_STATES = ("pending", "sending", "sent", "unknown", "dead")
+
+
+class Destination(CreatedAtMixin, Base):
+    """送付先: an external office that receives approved documents. Rows are never deleted, only
+    deactivated, because deliveries name them for as long as the deliveries are kept."""
+
+    __tablename__ = "destinations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    name_ja: Mapped[str] = mapped_column(sa.String(200))
+    name_en: Mapped[str] = mapped_column(sa.String(200))
+    #: Digits and hyphens as printed (e.g. 03-1234-5678); the gateway is given the digits only.
+    fax_number: Mapped[str | None] = mapped_column(sa.String(30))
+    email: Mapped[str | None] = mapped_column(sa.String(254))
+    webhook_url: Mapped[str | None] = mapped_column(sa.String(500))
+    channel: Mapped[str] = mapped_column(sa.String(12))
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+    def name(self, locale: str) -> str:
+        return self.name_en if locale == "en" else self.name_ja
+
+
+class Delivery(CreatedAtMixin, Base):
+    """One sealed document to one destination, written in the transaction that approves the case."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (sa.Index("ix_deliveries_state_run_after", "state", "run_after"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(sa.ForeignKey("submissions.id"), index=True)
+    document_id: Mapped[int] = mapped_column(sa.ForeignKey("documents.id"))
+    destination_id: Mapped[int] = mapped_column(sa.ForeignKey("destinations.id"))
+    #: Fixed when written: a destination changed later does not reroute what is already queued.
+    channel: Mapped[str] = mapped_column(sa.String(12))
+    state: Mapped[str] = mapped_column(sa.String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    max_attempts: Mapped[int] = mapped_column(default=6)
+    run_after: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    lease_until: Mapped[dt.datetime | None]
+    worker_id: Mapped[str | None] = mapped_column(sa.String(80))
+    #: Sent with every attempt, so the receiver can recognise a resend after a crash.
+    idempotency_key: Mapped[str] = mapped_column(sa.String(160), unique=True)
+    #: The Message-ID of mail (both e-mail channels), the same on every attempt.
+    message_id: Mapped[str | None] = mapped_column(sa.String(255))
+    #: The exact sealed revision to send; resends reuse these bytes and never re-render.
+    document_sha256: Mapped[str] = mapped_column(sa.String(64))
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    sent_at: Mapped[dt.datetime | None]
+
+    destination: Mapped[Destination] = relationship()

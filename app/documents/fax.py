@@ -1,0 +1,192 @@
+"""Fax rasters made by the service itself: TIFF Class F from a PDF (DESIGN "Legacy-compatible output").
+
+No Flask imports. ``rasterise`` turns a PDF into 1-bit pages 1728 px wide at 204×196 dpi ("fine") or
+204×98 dpi ("standard") with poppler's ``pdftoppm`` (8-bit grey, then a fixed threshold: text is never
+dithered); ``tiff_class_f`` writes one multi-page TIFF (1 bit, WhiteIsZero, G3 1-D MH or G4, one strip
+per page, FillOrder 1, resolution in inches); ``compose`` does both for a cover sheet followed by the
+document. The PDF is only read here, never changed: faxing a sealed document re-uses its stored bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from PIL import Image, TiffImagePlugin
+
+#: The ITU-T T.4 scan line: 1728 picture elements over 215 mm.
+FAX_WIDTH = 1728
+X_DPI = 204
+Y_DPI = {"fine": 196, "standard": 98}
+COMPRESSIONS = {"g3": ("group3", 3), "g4": ("group4", 4)}
+#: Grey level below which a pixel turns black (0 black … 255 white). A little above the middle keeps
+#: the anti-aliased edges of thin strokes, so small Gothic text stays whole at 98 lpi.
+THRESHOLD = 160
+PDFTOPPM_TIMEOUT = 120
+
+# TIFF tags written (baseline and Class F, RFC 2306)
+NEW_SUBFILE_TYPE, PHOTOMETRIC, FILL_ORDER, ROWS_PER_STRIP = 254, 262, 266, 278
+T4_OPTIONS, T6_OPTIONS, PAGE_NUMBER = 292, 293, 297
+
+
+class FaxError(Exception):
+    """The PDF could not be rasterised (not a PDF, or poppler failed)."""
+
+
+def y_dpi(resolution: str) -> int:
+    try:
+        return Y_DPI[resolution]
+    except KeyError:
+        raise ValueError(f"resolution must be one of {', '.join(Y_DPI)}, not {resolution!r}") from None
+
+
+def _threshold_table() -> list[int]:
+    return [0 if value < THRESHOLD else 255 for value in range(256)]
+
+
+def to_fax_width(page: Image.Image) -> Image.Image:
+    """A 1-bit page on a white canvas exactly 1728 px wide: centred (A4 is ~1687 px), or centre-cropped."""
+    if page.mode != "1":
+        page = page.point(_threshold_table(), mode="1")
+    width, height = page.size
+    if width == FAX_WIDTH:
+        return page
+    if width > FAX_WIDTH:
+        left = (width - FAX_WIDTH) // 2
+        return page.crop((left, 0, left + FAX_WIDTH, height))
+    canvas = Image.new("1", (FAX_WIDTH, height), 1)
+    canvas.paste(page, ((FAX_WIDTH - width) // 2, 0))
+    return canvas
+
+
+def rasterise(pdf: bytes, *, resolution: str = "fine") -> list[Image.Image]:
+    """Every page of ``pdf`` as a 1-bit image (mode "1": 0 black, 255 white), 1728 px wide.
+
+    Pixels are 204 dpi across and 196 (fine) or 98 (standard) dpi down, as a fax machine scans them:
+    a standard page is half as tall in pixels (see ``as_printed``).
+    """
+    ry = y_dpi(resolution)
+    with tempfile.TemporaryDirectory(prefix="madoguchi-fax-") as temp:
+        source = Path(temp) / "in.pdf"
+        source.write_bytes(pdf)
+        try:
+            subprocess.run(
+                ["pdftoppm", "-gray", "-rx", str(X_DPI), "-ry", str(ry), "-thinlinemode", "solid",
+                 str(source), str(Path(temp) / "p")],
+                check=True, capture_output=True, timeout=PDFTOPPM_TIMEOUT,
+            )
+        except FileNotFoundError:
+            raise FaxError("pdftoppm (poppler-utils) is not installed") from None
+        except subprocess.CalledProcessError as exc:
+            raise FaxError(f"pdftoppm failed: {exc.stderr.decode(errors='replace').strip()[:300]}") from None
+        except subprocess.TimeoutExpired:
+            raise FaxError("pdftoppm timed out") from None
+        # p-1.pgm, p-2.pgm … zero-padded to the page count's width: a plain sort keeps page order
+        files = sorted(Path(temp).glob("p-*.pgm"))
+        if not files:
+            raise FaxError("pdftoppm produced no page")
+        pages = []
+        for path in files:
+            with Image.open(path) as grey:
+                pages.append(to_fax_width(grey.convert("L")))
+        return pages
+
+
+def as_printed(page: Image.Image, resolution: str) -> Image.Image:
+    """The page as the receiving machine prints it: standard-resolution rows are printed twice."""
+    if y_dpi(resolution) == Y_DPI["fine"]:
+        return page
+    return page.resize((page.width, page.height * 2), Image.Resampling.NEAREST)
+
+
+def tiff_class_f(pages: Sequence[Image.Image], *, resolution: str = "fine", compression: str = "g4") -> bytes:
+    """One multi-page TIFF Class F: 1 bit, WhiteIsZero, 1728 px, 204 × 196|98 dpi, G3 (MH 1-D) or G4."""
+    if not pages:
+        raise ValueError("no pages")
+    ry = y_dpi(resolution)
+    try:
+        pillow_compression, _tag = COMPRESSIONS[compression]
+    except KeyError:
+        raise ValueError(f"compression must be one of {', '.join(COMPRESSIONS)}, not {compression!r}") from None
+    out = io.BytesIO()
+    with TiffImagePlugin.AppendingTiffWriter(out) as writer:
+        for number, page in enumerate(pages):
+            page = to_fax_width(page)
+            # WhiteIsZero: a 1 bit is black. Pillow writes mode "1" as BlackIsZero (and its own
+            # WhiteIsZero path inverts pixel by pixel in Python), so invert here, write BlackIsZero and
+            # relabel the IFD afterwards (_set_white_is_zero): the coded runs are then the usual fax
+            # ones (0 = white), which is what a viewer honouring tag 262 = 0 shows as black on white.
+            inverted = page.point(lambda v: 255 - v)  # mode "1" stays "1"
+            info = {
+                NEW_SUBFILE_TYPE: 2,  # a single page of a multi-page image
+                FILL_ORDER: 1,
+                ROWS_PER_STRIP: page.height,  # one strip per page
+                PAGE_NUMBER: (number, len(pages)),
+            }
+            if compression == "g3":
+                info[T4_OPTIONS] = 0  # 1-D modified Huffman, no fill bits
+            else:
+                info[T6_OPTIONS] = 0
+            inverted.save(writer, format="TIFF", compression=pillow_compression, dpi=(X_DPI, ry),
+                          tiffinfo=info)
+            writer.newFrame()
+    return _set_white_is_zero(out.getvalue())
+
+
+def _set_white_is_zero(data: bytes) -> bytes:
+    """Set PhotometricInterpretation (262) to 0 in every IFD of a classic TIFF, in place of 1."""
+    buffer = bytearray(data)
+    order = {b"II": "<", b"MM": ">"}[bytes(buffer[:2])]
+    if struct.unpack_from(order + "H", buffer, 2)[0] != 42:
+        raise ValueError("not a classic TIFF")
+    offset = struct.unpack_from(order + "I", buffer, 4)[0]
+    seen = set()
+    while offset and offset not in seen:
+        seen.add(offset)
+        (count,) = struct.unpack_from(order + "H", buffer, offset)
+        for index in range(count):
+            entry = offset + 2 + 12 * index
+            tag, kind, values = struct.unpack_from(order + "HHI", buffer, entry)
+            if tag == PHOTOMETRIC:
+                if kind != 3 or values != 1:
+                    raise ValueError("unexpected PhotometricInterpretation entry")
+                struct.pack_into(order + "H", buffer, entry + 8, 0)
+        (offset,) = struct.unpack_from(order + "I", buffer, offset + 2 + 12 * count)
+    return bytes(buffer)
+
+
+def read_tiff(data: bytes) -> list[tuple[Image.Image, dict]]:
+    """Each page of a TIFF as (mode "1" image, black text on white, tags): for checks and previews."""
+    result = []
+    with Image.open(io.BytesIO(data)) as image:
+        for index in range(getattr(image, "n_frames", 1)):
+            image.seek(index)
+            tags = dict(image.tag_v2)
+            page = image.convert("1")
+            result.append((page, tags))
+    return result
+
+
+def page_count(pdf: bytes) -> int:
+    """Pages in a PDF (poppler's ``pdfinfo``)."""
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as temp:
+        temp.write(pdf)
+        temp.flush()
+        try:
+            out = subprocess.run(["pdfinfo", temp.name], check=True, capture_output=True, timeout=60).stdout
+        except (FileNotFoundError, subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+            raise FaxError(f"pdfinfo failed: {exc}") from None
+    for line in out.decode(errors="replace").splitlines():
+        if line.startswith("Pages:"):
+            return int(line.split()[1])
+    raise FaxError("pdfinfo printed no page count")
+
+
+def compose(cover_pdf: bytes, document_pdf: bytes, *, resolution: str = "fine", compression: str = "g4") -> bytes:
+    """The fax to send: the cover sheet's page(s) first, then every page of the document, as TIFF-F."""
+    pages = rasterise(cover_pdf, resolution=resolution) + rasterise(document_pdf, resolution=resolution)
+    return tiff_class_f(pages, resolution=resolution, compression=compression)
