@@ -121,9 +121,9 @@ def worker_command(once: bool):
 def register_cli(app: Flask) -> None:
     from app.accounts.cli import staff_cli
     from app.audit.cli import audit_cli
-    from app.documents.cli import documents_cli
+    from app.documents.cli import documents_cli, fax_cli
     from app.seals.cli import seals_cli
 
-    for group in (catalogue_cli, demo_cli, submissions_cli, staff_cli, audit_cli, seals_cli, documents_cli):
+    for group in (catalogue_cli, demo_cli, submissions_cli, staff_cli, audit_cli, seals_cli, documents_cli, fax_cli):
         app.cli.add_command(group)
     app.cli.add_command(worker_command)

@@ -26,11 +26,13 @@ from app.catalogue.definition import (
 )
 from app.catalogue.errors import DefinitionError
 from app.catalogue.models import FormVersion
+from app.delivery import destinations
 from app.errors import ValidationFailed
 from app.extensions import db
 
 OFFICES_FILE = "offices.yaml"
-# Loaded by fax delivery once it exists; until then it is not a form and must not be read as one.
+# External offices that approved documents are delivered to (app/delivery/destinations.py); loaded
+# after the offices and before the forms, which name them in ``destinations: [codes]``.
 DESTINATIONS_FILE = "destinations.yaml"
 
 _LOCALIZED_NAME = {
@@ -113,6 +115,8 @@ def validate_file(path: Path, *, office_codes: set[str] | None = None) -> list[s
     path = Path(path)
     if path.name == OFFICES_FILE:
         return _read_offices(path)[1]
+    if path.name == DESTINATIONS_FILE:
+        return destinations.read_file(path)[1]
     try:
         data = load_definition_file(path)
     except DefinitionError as error:
@@ -130,6 +134,8 @@ class SyncReport:
     offices_added: list[str] = field(default_factory=list)
     offices_updated: list[str] = field(default_factory=list)
     offices_unchanged: list[str] = field(default_factory=list)
+    destinations_added: list[str] = field(default_factory=list)
+    destinations_updated: list[str] = field(default_factory=list)
     forms_added: list[str] = field(default_factory=list)  # "slug@version"
     forms_unchanged: list[str] = field(default_factory=list)
 
@@ -138,6 +144,8 @@ class SyncReport:
             f"offices: {len(self.offices_added)} added, {len(self.offices_updated)} updated, "
             f"{len(self.offices_unchanged)} unchanged"
         ]
+        if self.destinations_added or self.destinations_updated:
+            lines.append(f"destinations: {len(self.destinations_added)} added, {len(self.destinations_updated)} updated")
         lines += [f"{form} added" for form in self.forms_added]
         lines += [f"{form} unchanged" for form in self.forms_unchanged]
         return "\n".join(lines)
@@ -150,6 +158,7 @@ def sync_catalogue(directories: list[Path]) -> SyncReport:
     """
     problems: list[str] = []
     offices: dict[str, dict] = {}
+    destination_items: dict[str, dict] = {}
     definitions: list[tuple[Path, dict]] = []
     for directory in map(Path, directories):
         if not directory.is_dir():
@@ -159,6 +168,10 @@ def sync_catalogue(directories: list[Path]) -> SyncReport:
             found, office_file_problems = _read_offices(directory / OFFICES_FILE)
             offices |= found
             problems += office_file_problems
+        if (directory / DESTINATIONS_FILE).exists():
+            found_destinations, destination_file_problems = destinations.read_file(directory / DESTINATIONS_FILE)
+            destination_items |= found_destinations
+            problems += destination_file_problems
         for path in _definition_files(directory):
             try:
                 definitions.append((path, load_definition_file(path)))
@@ -167,11 +180,13 @@ def sync_catalogue(directories: list[Path]) -> SyncReport:
 
     existing_offices = {office.code: office for office in db.session.scalars(sa.select(Office))}
     known_codes = set(existing_offices) | set(offices)
+    known_destinations = destinations.known_codes() | set(destination_items)
     new_forms: list[tuple[dict, str]] = []
     unchanged: list[str] = []
     sources: dict[tuple[str, int], tuple[Path, str]] = {}
     for path, data in definitions:
         found = validate_definition(data, office_codes=known_codes)
+        found += _destination_problems(data, known_destinations)
         if found:
             problems += [f"{path}: {problem}" for problem in found]
             continue
@@ -199,6 +214,7 @@ def sync_catalogue(directories: list[Path]) -> SyncReport:
 
     report = SyncReport(forms_unchanged=unchanged)
     _upsert_offices(offices, existing_offices, report)
+    report.destinations_added, report.destinations_updated = destinations.upsert(destination_items)
     office_ids = {code: office_id for code, office_id in db.session.execute(sa.select(Office.code, Office.id))}
     for data, checksum in new_forms:
         db.session.add(
@@ -215,6 +231,15 @@ def sync_catalogue(directories: list[Path]) -> SyncReport:
         report.forms_added.append(f"{data['slug']}@{data['version']}")
     db.session.flush()
     return report
+
+
+def _destination_problems(data: dict, known: set[str]) -> list[str]:
+    problems = []
+    for index, code in enumerate(data.get("destinations") or []):
+        if code not in known:
+            names = ", ".join(sorted(known)) or "none"
+            problems.append(f"destinations[{index}]: unknown destination {code!r} (known destinations: {names})")
+    return problems
 
 
 def _upsert_offices(offices: dict[str, dict], existing: dict[str, Office], report: SyncReport) -> None:

@@ -58,7 +58,7 @@ def to_fax_width(page: Image.Image) -> Image.Image:
     if width > FAX_WIDTH:
         left = (width - FAX_WIDTH) // 2
         return page.crop((left, 0, left + FAX_WIDTH, height))
-    canvas = Image.new("1", (FAX_WIDTH, height), 1)
+    canvas = Image.new("1", (FAX_WIDTH, height), 255)
     canvas.paste(page, ((FAX_WIDTH - width) // 2, 0))
     return canvas
 
@@ -134,19 +134,26 @@ def tiff_class_f(pages: Sequence[Image.Image], *, resolution: str = "fine", comp
             inverted.save(writer, format="TIFF", compression=pillow_compression, dpi=(X_DPI, ry),
                           tiffinfo=info)
             writer.newFrame()
-    return _set_white_is_zero(out.getvalue())
+    return _fix_directories(out.getvalue())
 
 
-def _set_white_is_zero(data: bytes) -> bytes:
-    """Set PhotometricInterpretation (262) to 0 in every IFD of a classic TIFF, in place of 1."""
+def _fix_directories(data: bytes) -> bytes:
+    """In every IFD of our classic TIFF: PhotometricInterpretation 1 → 0, and PageNumber = (n, total).
+
+    Pillow hands PageNumber to libtiff in a way that stores garbage as the page total, so both values
+    are written here, in the two SHORTs held inside the entry.
+    """
     buffer = bytearray(data)
     order = {b"II": "<", b"MM": ">"}[bytes(buffer[:2])]
     if struct.unpack_from(order + "H", buffer, 2)[0] != 42:
         raise ValueError("not a classic TIFF")
     offset = struct.unpack_from(order + "I", buffer, 4)[0]
-    seen = set()
-    while offset and offset not in seen:
-        seen.add(offset)
+    offsets = []
+    while offset and offset not in offsets:
+        offsets.append(offset)
+        (count,) = struct.unpack_from(order + "H", buffer, offset)
+        (offset,) = struct.unpack_from(order + "I", buffer, offset + 2 + 12 * count)
+    for number, offset in enumerate(offsets):
         (count,) = struct.unpack_from(order + "H", buffer, offset)
         for index in range(count):
             entry = offset + 2 + 12 * index
@@ -155,7 +162,10 @@ def _set_white_is_zero(data: bytes) -> bytes:
                 if kind != 3 or values != 1:
                     raise ValueError("unexpected PhotometricInterpretation entry")
                 struct.pack_into(order + "H", buffer, entry + 8, 0)
-        (offset,) = struct.unpack_from(order + "I", buffer, offset + 2 + 12 * count)
+            elif tag == PAGE_NUMBER:
+                if kind != 3 or values != 2:
+                    raise ValueError("unexpected PageNumber entry")
+                struct.pack_into(order + "HH", buffer, entry + 8, number, len(offsets))
     return bytes(buffer)
 
 

@@ -284,8 +284,13 @@ def _dedupe_associated_files(document, pdf) -> None:
         associated.extend(unique)
 
 
-def seal_boxes(document) -> dict[str, Box]:
-    """Content boxes of elements whose id starts with ``seal-``, in PDF points from the bottom-left.
+#: Element ids whose boxes a render reports: seal frames (signature fields) and printed answer values
+#: (``value-<field name>``, used by the fax legibility tests to crop each value).
+BOX_PREFIXES = ("seal-", "value-")
+
+
+def seal_boxes(document, prefixes: tuple[str, ...] = BOX_PREFIXES) -> dict[str, Box]:
+    """Content boxes of elements whose id starts with one of ``prefixes``, in PDF points from the bottom-left.
 
     The content box is the inside of the printed frame, where the seal imprint goes. An element split
     across pages keeps its first fragment (the templates forbid breaking inside a seal box).
@@ -297,7 +302,7 @@ def seal_boxes(document) -> dict[str, Box]:
         while stack:
             box = stack.pop()
             anchor = box.style["anchor"] if not isinstance(box, wp_boxes.TextBox) else None
-            if isinstance(anchor, str) and anchor.startswith("seal-") and anchor not in found:
+            if isinstance(anchor, str) and anchor.startswith(prefixes) and anchor not in found:
                 x, y = box.content_box_x(), box.content_box_y()
                 found[anchor] = (index, (
                     round(x * CSS_PX_TO_PT, 3), round(page_height - (y + box.height) * CSS_PX_TO_PT, 3),
@@ -330,7 +335,7 @@ def _local_renderer() -> _Renderer:
 def render_with_boxes(html: str, *, stylesheets: Sequence[str] | None = None, attachments: Iterable = (),
                       title: str, lang: str = "ja", max_pages: int | None = None
                       ) -> tuple[bytes, dict[str, Box]]:
-    """Render in this process: PDF/A-3b bytes and the ``seal-*`` boxes.
+    """Render in this process: PDF/A-3b bytes and the ``seal-*`` and ``value-*`` boxes.
 
     ``stylesheets`` are CSS strings (never URLs); ``None`` means ``[document_css()]``. ``attachments``
     are ``Attachment`` values (or tuples of their fields: a ``(name, data)`` pair is JSON), embedded

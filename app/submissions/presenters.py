@@ -29,6 +29,7 @@ def answer_rows(submission: Submission, locale: str, *, editable: bool, reveal_s
                 continue
             value = answers.get(field["name"])
             row = {
+                "name": field["name"],
                 "label": localized(field["label"], locale),
                 "value": display_value(field, value, locale, sensitive_value=sensitive.get(field["name"])),
                 "group_items": _group_items(field, value, locale) if field["type"] == "group" and value else None,

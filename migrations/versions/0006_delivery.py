@@ -60,7 +60,6 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_deliveries_submission_id'), ['submission_id'], unique=False)
 
 
-
 def downgrade():
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_deliveries_submission_id'))

@@ -9,6 +9,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts import staff_service
 from app.accounts.models import Staff
+from app.accounts.service import verify_password
 from app.errors import ValidationFailed
 from app.fieldcrypt import decrypt_json
 from tests.staff_fixtures import ensure_offices, make_staff
@@ -33,7 +34,7 @@ def test_create_staff_generates_a_strong_password_and_a_secret(db):
     assert staff.email == "x@example.lg.jp"
     assert staff.display_name == "鈴木 一郎"
     assert len(password) == 23 and password.count("-") == 3
-    assert staff_service.verify_password(staff.password_hash, password)
+    assert verify_password(staff.password_hash, password)
     assert len(secret) == 32
     assert staff_service.totp_secret(staff) == secret
     assert staff.has_role("clerk") and not staff.has_role("admin")
