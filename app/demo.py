@@ -153,7 +153,7 @@ def demo_value(field: dict):
     kind = field["type"]
     options = [option["value"] for option in field.get("options", [])]
     samples = {
-        "text": "デモ",
+        "text": "市民課窓口で受け取ります",
         "textarea": "窓口のデモです。",
         "number": max(1, field.get("min") or 1),
         "date": "1958-05-01",

@@ -25,7 +25,7 @@ Y_DPI = {"fine": 196, "standard": 98}
 COMPRESSIONS = {"g3": ("group3", 3), "g4": ("group4", 4)}
 #: Grey level below which a pixel turns black (0 black … 255 white). A little above the middle keeps
 #: the anti-aliased edges of thin strokes, so small Gothic text stays whole at 98 lpi.
-THRESHOLD = 160
+THRESHOLD = 128
 PDFTOPPM_TIMEOUT = 120
 
 # TIFF tags written (baseline and Class F, RFC 2306)

@@ -285,8 +285,9 @@ def _dedupe_associated_files(document, pdf) -> None:
 
 
 #: Element ids whose boxes a render reports: seal frames (signature fields) and printed answer values
-#: (``value-<field name>``, used by the fax legibility tests to crop each value).
-BOX_PREFIXES = ("seal-", "value-")
+#: (``value-<field name>``) and the receipt number (``doc-receipt-number``): the fax legibility tests
+#: crop each printed value from the fax raster by these boxes.
+BOX_PREFIXES = ("seal-", "value-", "doc-")
 
 
 def seal_boxes(document, prefixes: tuple[str, ...] = BOX_PREFIXES) -> dict[str, Box]:
