@@ -43,7 +43,10 @@ def create_app(config: dict | None = None) -> Flask:
     from app.accounts.staff_views import bp as staff_auth_bp
     from app.accounts.views import bp as accounts_bp
     from app.api.views import bp as api_bp
+    from app.delivery.dashboard import bp as deliveries_bp
+    from app.delivery.destinations import bp as destinations_admin_bp
     from app.delivery.views import bp as dev_mail_bp
+    from app.delivery.views import webhook_bp as dev_webhook_bp
     from app.errors import register_error_handlers
     from app.health import bp as health_bp
     from app.seals.views import api_bp as verify_api_bp
@@ -62,8 +65,12 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(office_bp)
     app.register_blueprint(verify_bp)
     app.register_blueprint(verify_api_bp)
+    app.register_blueprint(destinations_admin_bp)
+    app.register_blueprint(deliveries_bp)
     if app.config["MADOGUCHI_ENV"] == "development":
         app.register_blueprint(dev_mail_bp)
+        app.register_blueprint(dev_webhook_bp)
+        csrf.exempt(dev_webhook_bp)
     register_error_handlers(app)
     register_template_helpers(app)
 

@@ -159,6 +159,7 @@ def sync_catalogue(directories: list[Path]) -> SyncReport:
     problems: list[str] = []
     offices: dict[str, dict] = {}
     destination_items: dict[str, dict] = {}
+    destinations_readable = True
     definitions: list[tuple[Path, dict]] = []
     for directory in map(Path, directories):
         if not directory.is_dir():
@@ -172,6 +173,8 @@ def sync_catalogue(directories: list[Path]) -> SyncReport:
             found_destinations, destination_file_problems = destinations.read_file(directory / DESTINATIONS_FILE)
             destination_items |= found_destinations
             problems += destination_file_problems
+            # A broken destinations.yaml is reported once, not again as "unknown" in every form.
+            destinations_readable = destinations_readable and not destination_file_problems
         for path in _definition_files(directory):
             try:
                 definitions.append((path, load_definition_file(path)))
@@ -186,7 +189,8 @@ def sync_catalogue(directories: list[Path]) -> SyncReport:
     sources: dict[tuple[str, int], tuple[Path, str]] = {}
     for path, data in definitions:
         found = validate_definition(data, office_codes=known_codes)
-        found += _destination_problems(data, known_destinations)
+        if destinations_readable:
+            found += _destination_problems(data, known_destinations)
         if found:
             problems += [f"{path}: {problem}" for problem in found]
             continue

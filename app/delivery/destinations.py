@@ -17,6 +17,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from app.accounts.forms import BaseForm, valid_email
@@ -77,7 +78,7 @@ def destination_problems(data) -> list[str]:
         places.setdefault(item["code"], place)
         needed = _NEEDS[item["channel"]]
         if not item.get(needed):
-            problems.append(f"{place}.{needed}: the channel {item['channel']!r} needs a {needed}")
+            problems.append(f"{place}.{needed}: the channel {item['channel']!r} needs '{needed}'")
     return problems
 
 
@@ -168,7 +169,7 @@ class DestinationForm(BaseForm):
                        render_kw={"autocapitalize": "none", "spellcheck": "false"})
     name_ja = StringField(_l("名称（日本語）"), [InputRequired(_l("名称を入力してください。")), Length(max=200)])
     name_en = StringField(_l("名称（英語）"), [InputRequired(_l("英語の名称を入力してください。")), Length(max=200)])
-    channel = SelectField(_l("送付方法"), choices=[(c, CHANNEL_LABELS[c]) for c in CHANNELS])
+    channel = SelectField(_l("送付方法"), choices=[SelectChoice(c, CHANNEL_LABELS[c]) for c in CHANNELS])
     fax_number = StringField(_l("FAX番号"), [Optional(), _fax], render_kw={"inputmode": "tel"})
     email = EmailField(_l("メールアドレス"), [Optional(), valid_email, Length(max=254)])
     webhook_url = StringField(_l("WebhookのURL"), [Optional(), _http_url, Length(max=500)])

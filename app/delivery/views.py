@@ -34,3 +34,32 @@ def show(name: str):
         abort(404)
     message = _read(path)
     return render_template("dev/mail_show.html", message=message, body=message.get_body(("plain",)).get_content())
+
+
+webhook_bp = Blueprint("dev_webhook", __name__, url_prefix="/dev/webhook")
+
+
+@webhook_bp.post("")
+def receive_webhook():
+    """Development stand-in for a receiving office's system: checks the signature, keeps the body.
+
+    Lets the demo's webhook destination complete without outside services; registered only when
+    MADOGUCHI_ENV is development, like /dev/mail.
+    """
+    import hmac
+    import json
+
+    from flask import request
+
+    from app.delivery.channels.webhook import sign
+
+    body = request.get_data(cache=False)
+    expected = sign(body, current_app.config["MADOGUCHI_WEBHOOK_SECRET"])
+    if not hmac.compare_digest(expected, request.headers.get("X-Madoguchi-Signature", "")):
+        return {"error": {"code": "bad_signature", "message": "signature does not match"}}, 401
+    key = request.headers.get("Idempotency-Key", "")
+    folder = Path(current_app.config["INSTANCE_PATH"]) / "webhooks"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = "".join(c if c.isalnum() or c in "-_" else "_" for c in key)[:120] or "unnamed"
+    (folder / f"{name}.json").write_text(json.dumps(json.loads(body), ensure_ascii=False, indent=1))
+    return {"received": key}, 200

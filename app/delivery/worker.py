@@ -1,4 +1,5 @@
-"""The worker loop: claim a due job, run its handler outside any transaction, record the result."""
+"""The worker loop: claim a due job, run its handler outside any transaction, record the result; then
+the outbox's due deliveries (app/delivery/outbox.py), which follow the same claim–send–record cycle."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Callable
 from flask import current_app
 
 from app.db import intending_to_write
-from app.delivery import jobs, mail
+from app.delivery import jobs, mail, outbox
 from app.delivery.models import Job
 from app.extensions import db
 
@@ -60,7 +61,10 @@ def _record(job_id: int, *, error: str | None, permanent: bool = False) -> None:
 
 
 def run_due(limit: int | None = None) -> int:
-    """Run every job that is due now (at most ``limit``); return how many ran."""
+    """Run every job, then every delivery, that is due now (at most ``limit`` of each); return how many ran.
+
+    Jobs first: sealing a case is a job, and it writes the deliveries this same pass then sends.
+    """
     me = worker_id()
     count = 0
     with intending_to_write():
@@ -70,10 +74,13 @@ def run_due(limit: int | None = None) -> int:
                 break
             run_job(job)
             count += 1
+        count += outbox.deliver_due(me, limit)
     return count
 
 
-def run_forever(poll_seconds: float = 1.0) -> None:
+def run_forever(poll_seconds: float | None = None) -> None:
+    if poll_seconds is None:
+        poll_seconds = float(current_app.config["MADOGUCHI_WORKER_POLL_SECONDS"])
     while True:
         if run_due() == 0:
             time.sleep(poll_seconds)

@@ -14,6 +14,7 @@ from flask import current_app
 
 from app.accounts.models import Staff
 from app.db import utcnow
+from app.delivery import outbox
 from app.documents import service as documents
 from app.extensions import db
 from app.seals import records, service
@@ -89,4 +90,6 @@ def apply_org_seal(submission_id: int) -> None:
         signer=signer, signed_revision_sha256=revision.sha256,
     )
     record.result_revision_sha256 = documents.add_revision(document, signed, "org-seal").sha256
+    # The deliveries are written in the transaction that approves: committed together or not at all.
+    outbox.write_deliveries(submission, document)
     workflow.finish(submission.id)

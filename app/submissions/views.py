@@ -34,6 +34,7 @@ from app.submissions import service
 from app.submissions.fields import answers_from_form, form_data_from_answers, page_form_class
 from app.submissions.forms import DeclarationForm, PlainForm
 from app.submissions.models import Attachment, Submission
+from app.delivery.dashboard import sent_summary
 from app.submissions.presenters import answer_rows, error_targets, page_context, staff_accesses
 
 bp = Blueprint("submissions", __name__)
@@ -372,6 +373,7 @@ def status(submission_id: int):
                            rows=answer_rows(submission, locale(), editable=False), form=PlainForm(),
                            timeline=[h for h in submission.history if not h.internal],
                            documents=_documents_of(submission),
+                           sent=sent_summary(submission, locale()),
                            accesses=staff_accesses(submission))
 
 

@@ -21,6 +21,7 @@ from app.audit.service import record as audit
 from app.audit.service import record_read
 from app.catalogue.service import published_forms
 from app.db import utcnow
+from app.delivery.dashboard import deliveries_for
 from app.documents import service as documents
 from app.extensions import db
 from app.submissions import service as submissions
@@ -109,6 +110,7 @@ def _render_case(submission: Submission, *, revealed: dict | None = None, forms:
         reassign_form=reassign,
         is_overdue=queue.is_overdue(submission),
         needs_code=not second_factor_is_fresh(g.staff),
+        deliveries=deliveries_for(submission),
         document=documents.current_document(submission),
     ), status
 

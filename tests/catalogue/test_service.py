@@ -24,9 +24,10 @@ def test_sync_publishes_offices_and_forms_once(db):
     report = sync_catalogue([built_in_catalogue_dir()])
     assert sorted(report.offices_added) == ["fukushi", "kodomo", "shimin", "zeimu"]
     assert sorted(report.forms_added) == [
-        "inkan-shomei@1", "inkan-shomei@2", "juminhyo@1", "juminhyo@2", "tenkyo@1", "tenkyo@2"]
+        "inkan-shomei@1", "inkan-shomei@2", "inkan-shomei@3", "juminhyo@1", "juminhyo@2", "juminhyo@3",
+        "tenkyo@1", "tenkyo@2", "tenkyo@3"]
     juminhyo = latest_version("juminhyo")
-    source = load_definition_file(built_in_catalogue_dir() / "juminhyo.v2.yaml")
+    source = load_definition_file(built_in_catalogue_dir() / "juminhyo.v3.yaml")
     assert juminhyo.definition == apply_defaults(source)
     assert juminhyo.checksum == canonical_checksum(source)
     assert (juminhyo.title_ja, juminhyo.office.code) == ("住民票の写し等交付請求書", "shimin")
@@ -34,7 +35,7 @@ def test_sync_publishes_offices_and_forms_once(db):
     again = sync_catalogue([built_in_catalogue_dir()])
     assert again.forms_added == [] and sorted(again.forms_unchanged) == sorted(report.forms_added)
     assert sorted(again.offices_unchanged) == ["fukushi", "kodomo", "shimin", "zeimu"]
-    assert count(db, FormVersion) == 6
+    assert count(db, FormVersion) == 9
 
 
 def test_an_edited_published_version_is_refused_and_nothing_is_written(db, tmp_path):
@@ -64,15 +65,15 @@ def test_a_new_version_is_published_beside_the_old_one(db, tmp_path):
     extra = tmp_path / "extra"
     extra.mkdir()
     text = (built_in_catalogue_dir() / "juminhyo.v2.yaml").read_text(encoding="utf-8")
-    (extra / "juminhyo-3.yaml").write_text(text.replace("version: 2", "version: 3"), encoding="utf-8")
+    (extra / "juminhyo-4.yaml").write_text(text.replace("version: 2", "version: 4"), encoding="utf-8")
     shutil.copy(built_in_catalogue_dir() / "tenkyo.v1.yaml", extra / "tenkyo-copy.yaml")  # identical: harmless
     report = sync_catalogue([built_in_catalogue_dir(), extra])
-    assert report.forms_added == ["juminhyo@3"]
-    assert latest_version("juminhyo").version == 3
+    assert report.forms_added == ["juminhyo@4"]
+    assert latest_version("juminhyo").version == 4
     assert [(form.slug, form.version) for form in published_forms()] == [
-        ("inkan-shomei", 2),
-        ("juminhyo", 3),
-        ("tenkyo", 2),
+        ("inkan-shomei", 3),
+        ("juminhyo", 4),
+        ("tenkyo", 3),
     ]
 
 
@@ -92,8 +93,10 @@ def test_a_broken_catalogue_writes_nothing_and_lists_every_problem(db, tmp_path)
     with pytest.raises(ValidationFailed) as caught:
         sync_catalogue([folder])
     problems = caught.value.errors["problems"]
-    assert problems[0] == f"{folder / 'inkan.v1.yaml'}: pages[2].fields[3].type: unknown field type 'dat'"
-    assert problems[1].startswith(f"{folder / 'tenkyo.v1.yaml'}: route[2].offices[1]: unknown office 'kaikei'")
-    assert len(problems) == 2
+    # destinations.yaml is read as destinations (before the forms), never as a form.
+    assert problems[0] == f"{folder / 'destinations.yaml'}: destinations[0]: expected a mapping, got text"
+    assert problems[1] == f"{folder / 'inkan.v1.yaml'}: pages[2].fields[3].type: unknown field type 'dat'"
+    assert problems[2].startswith(f"{folder / 'tenkyo.v1.yaml'}: route[2].offices[1]: unknown office 'kaikei'")
+    assert len(problems) == 3
     db.session.rollback()
     assert count(db, Office) == 0 and count(db, FormVersion) == 0

@@ -1,0 +1,263 @@
+"""The outbox: approved, sealed documents to external offices, each exactly once as far as a crash allows.
+
+``write_deliveries`` adds one row per destination in the transaction that approves the case (DESIGN.md
+Rule 2), so an approval and its deliveries commit together or not at all. The worker then, per row:
+
+1. **claims** it in a short transaction with an atomic conditional UPDATE (pending → sending, a lease,
+   attempts + 1); on PostgreSQL the candidates are picked with FOR UPDATE SKIP LOCKED first. SQLite
+   ignores FOR UPDATE, so correctness rests on the conditional UPDATE alone (rowcount 1 wins);
+2. **prepares** the message in a read-only transaction (the stored sealed bytes, a fax raster), and
+   ends it;
+3. **sends** outside any transaction: a slow gateway never holds a lock;
+4. **records** the result in a short transaction: sent, or pending again after a backoff with jitter,
+   or dead (a permanent failure, or too many attempts), shown on the delivery dashboard.
+
+A worker that dies between 1 and 4 leaves the row in 'sending'. When its lease has passed, the next
+worker moves it to **'unknown'** (it may or may not have gone out) and sends it again: every attempt
+after the first carries the 再送 mark and its attempt number, and every attempt carries the same
+idempotency key (and, for mail, the same Message-ID), so the receiver can recognise the duplicate.
+Nothing is ever dropped silently: a row ends 'sent' or 'dead', or waits as 'unknown' for a person.
+
+``MADOGUCHI_FAULT_INJECTION`` (TEST ONLY; refused in production by app.config) makes the worker
+SIGKILL itself after the claim or after the send, for the crash tests in tests/delivery.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import os
+import signal
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import current_app
+
+from app.db import utcnow, write_intent
+from app.delivery import jobs
+from app.delivery.channels import CHANNEL_MODULES, Outgoing, PermanentDeliveryFailure
+from app.delivery.destinations import find
+from app.delivery.models import Delivery, Destination
+from app.extensions import db
+
+#: Errors that no retry can cure: the mail module's and the channels'.
+PERMANENT_ERRORS: tuple[type[Exception], ...] = (jobs.PermanentJobFailure, PermanentDeliveryFailure)
+
+
+# ---- writing (in the approving transaction) ---------------------------------------------------------
+
+
+def effective_channel(destination: Destination) -> str:
+    """The destination's channel, except that without an e-mail-to-fax gateway development spools faxes,
+    so the demo completes offline. Production keeps 'fax_email' and the row goes dead, visibly."""
+    config = current_app.config
+    if destination.channel == "fax_email" and not config["MADOGUCHI_FAX_GATEWAY"] \
+            and config["MADOGUCHI_ENV"] == "development":
+        return "fax_spool"
+    return destination.channel
+
+
+def idempotency_key(submission_id: int, document_id: int, destination_code: str) -> str:
+    return f"delivery:{submission_id}:{document_id}:{destination_code}"
+
+
+def queue_delivery(submission, document, destination: Destination) -> Delivery:
+    """One delivery of the document's latest (sealed) revision; an existing one with the same key is returned."""
+    key = idempotency_key(submission.id, document.id, destination.code)
+    existing = db.session.scalar(sa.select(Delivery).where(Delivery.idempotency_key == key))
+    if existing is not None:
+        return existing
+    revision = document.latest
+    if revision is None:
+        raise ValueError(f"document {document.id} has no stored bytes to deliver")
+    channel = effective_channel(destination)
+    domain = urlsplit(current_app.config["MADOGUCHI_BASE_URL"]).hostname or "madoguchi.local"
+    delivery = Delivery(
+        submission_id=submission.id, document_id=document.id, destination_id=destination.id, channel=channel,
+        idempotency_key=key, document_sha256=revision.sha256,
+        # Fixed now: every attempt, and every resend after a crash, carries the same Message-ID.
+        message_id=email.utils.make_msgid(idstring=key.replace(":", "."), domain=domain)
+        if channel in ("email", "fax_email") else None,
+    )
+    db.session.add(delivery)
+    db.session.flush()
+    return delivery
+
+
+def write_deliveries(submission, document) -> list[Delivery]:
+    """One delivery per destination named by the submission's form version; flushes, never commits.
+
+    Called by the organisation seal step, in its transaction, once the document is locked. A code the
+    catalogue no longer knows cannot happen (sync validates it), so it raises rather than skipping; a
+    deactivated destination still gets its row, which the worker marks dead with the reason, where staff
+    see it — never a silent omission.
+    """
+    deliveries = []
+    for code in submission.form_version.definition.get("destinations") or []:
+        destination = find(code)
+        if destination is None:
+            raise LookupError(f"unknown destination {code!r} in {submission.form_version.slug}")
+        deliveries.append(queue_delivery(submission, document, destination))
+    return deliveries
+
+
+# ---- claiming -----------------------------------------------------------------------------------------
+
+
+def lease() -> dt.timedelta:
+    return dt.timedelta(seconds=float(current_app.config["MADOGUCHI_DELIVERY_LEASE_SECONDS"]))
+
+
+def _claimable(now: dt.datetime):
+    # 'unknown' rows that have used every attempt wait for a person (the dashboard's 再送する).
+    return sa.or_(
+        sa.and_(Delivery.state == "pending", Delivery.run_after <= now),
+        sa.and_(Delivery.state == "unknown", Delivery.attempts < Delivery.max_attempts),
+    )
+
+
+def reap_expired_leases() -> int:
+    """'sending' rows whose worker has died (lease passed) become 'unknown'; returns how many."""
+    now = utcnow()
+    result = db.session.execute(
+        sa.update(Delivery)
+        .where(Delivery.state == "sending", Delivery.lease_until < now)
+        .values(state="unknown", lease_until=None,
+                last_error="lease expired while sending: the worker stopped; whether it went out is unknown")
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount
+
+
+def claim_next(worker_id: str) -> int | None:
+    """Claim one due delivery (committing the claim); return its id, or None."""
+    now = utcnow()
+    candidates = (
+        sa.select(Delivery.id).where(_claimable(now)).order_by(Delivery.run_after, Delivery.id).limit(5)
+    )
+    if db.engine.dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    for delivery_id in db.session.scalars(candidates).all():
+        claimed = db.session.execute(
+            sa.update(Delivery)
+            .where(Delivery.id == delivery_id, _claimable(now))
+            .values(state="sending", lease_until=now + lease(), worker_id=worker_id,
+                    attempts=Delivery.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount == 1:
+            db.session.commit()
+            return delivery_id
+    db.session.commit()
+    return None
+
+
+# ---- sending --------------------------------------------------------------------------------------------
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """Exponential with jitter (the jobs' curve); tests monkeypatch this to zero."""
+    return jobs.backoff(attempts)
+
+
+def _fault_point(name: str) -> None:
+    # TEST ONLY: see the module docstring. A SIGKILL, not an exception: nothing may clean up.
+    if current_app.config.get("MADOGUCHI_FAULT_INJECTION") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+class _reading:
+    """A deferred (read) transaction even inside the worker's write intent: preparing a fax raster must
+    not hold SQLite's write lock."""
+
+    def __enter__(self):
+        self._token = write_intent.set(False)
+
+    def __exit__(self, *exc):
+        write_intent.reset(self._token)
+
+
+def outgoing_for(delivery: Delivery) -> Outgoing:
+    from app.documents import service as documents
+    from app.documents.models import Document
+    from app.submissions.models import Submission
+
+    submission = db.session.get(Submission, delivery.submission_id)
+    document = db.session.get(Document, delivery.document_id)
+    destination = delivery.destination
+    data = documents.read_bytes(delivery.document_sha256)  # checks the hash: exactly the sealed bytes
+    base_url = current_app.config["MADOGUCHI_BASE_URL"]
+    return Outgoing(
+        delivery_id=delivery.id, idempotency_key=delivery.idempotency_key, message_id=delivery.message_id,
+        attempt=delivery.attempts, receipt_number=submission.receipt_number, form_slug=submission.form_version.slug,
+        form_title=submission.form_version.title_ja, verification_code=document.verification_code,
+        verify_url=f"{base_url}/verify/{document.verification_code}", document=data,
+        document_sha256=delivery.document_sha256, destination_code=destination.code,
+        destination_name=destination.name_ja, fax_number=destination.fax_number, email=destination.email,
+        webhook_url=destination.webhook_url, submission=submission, destination=destination,
+    )
+
+
+def deliver(delivery_id: int, worker_id: str) -> None:
+    """Prepare, send and record one claimed delivery."""
+    _fault_point("after_claim")
+    module = None
+    try:
+        with _reading():
+            delivery = db.session.get(Delivery, delivery_id)
+            module = CHANNEL_MODULES.get(delivery.channel)
+            if module is None:
+                raise PermanentDeliveryFailure(f"unknown channel {delivery.channel!r}")
+            if not delivery.destination.is_active:
+                raise PermanentDeliveryFailure(f"destination {delivery.destination.code} is deactivated")
+            prepared = module.prepare(outgoing_for(delivery))
+            # End the read before the slow, external part: a send never holds a transaction open.
+            db.session.commit()
+        reference = module.send(prepared)
+    except PERMANENT_ERRORS as exc:
+        db.session.rollback()
+        _record(delivery_id, worker_id, error=f"{type(exc).__name__}: {exc}", permanent=True)
+        return
+    except Exception as exc:  # noqa: BLE001 — a gateway down, a timeout, a 5xx: retried with backoff
+        db.session.rollback()
+        current_app.logger.warning("delivery %s failed: %s", delivery_id, exc)
+        _record(delivery_id, worker_id, error=f"{type(exc).__name__}: {exc}")
+        return
+    _fault_point("after_send")
+    _record(delivery_id, worker_id, error=None, reference=reference)
+
+
+def _record(delivery_id: int, worker_id: str, *, error: str | None, permanent: bool = False,
+            reference: str | None = None) -> None:
+    # Locked on PostgreSQL (SQLite: the worker's BEGIN IMMEDIATE): the ownership check below must hold.
+    delivery = db.session.get(Delivery, delivery_id, populate_existing=True, with_for_update=True)
+    now = utcnow()
+    if error is None:
+        # Sent is sent, even if our lease ran out and another worker took the row meanwhile.
+        delivery.state, delivery.sent_at, delivery.lease_until, delivery.last_error = "sent", now, None, None
+        if reference:
+            current_app.logger.info("delivery %s sent: %s", delivery_id, reference)
+    elif delivery.state == "sending" and delivery.worker_id == worker_id:
+        delivery.last_error = error[:2000]
+        delivery.lease_until = None
+        if permanent or delivery.attempts >= delivery.max_attempts:
+            delivery.state = "dead"
+            current_app.logger.error("delivery %s is dead: %s", delivery_id, error)
+        else:
+            delivery.state = "pending"
+            delivery.run_after = now + backoff(delivery.attempts)
+    db.session.commit()
+
+
+def deliver_due(worker_id: str, limit: int | None = None) -> int:
+    """Reap expired leases, then deliver every due row (at most ``limit``); return how many were tried."""
+    reap_expired_leases()
+    count = 0
+    while limit is None or count < limit:
+        delivery_id = claim_next(worker_id)
+        if delivery_id is None:
+            break
+        deliver(delivery_id, worker_id)
+        count += 1
+    return count

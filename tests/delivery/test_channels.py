@@ -1,0 +1,168 @@
+"""Each channel end to end: a real SMTP server and an HTTP receiver on loopback, the spool folder."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from app.delivery import outbox
+from app.delivery.channels import spool
+from app.delivery.models import Destination
+from app.documents import service as documents
+from tests.delivery.conftest import attachment, by_code, deliveries, point_webhook
+
+COMPRESSION, BITS, WIDTH, PHOTOMETRIC = 259, 258, 256, 262
+
+
+def tiff_pages(data: bytes) -> list[dict]:
+    image = Image.open(io.BytesIO(data))
+    pages = []
+    for index in range(getattr(image, "n_frames", 1)):
+        image.seek(index)
+        tags = image.tag_v2
+        pages.append({"compression": tags[COMPRESSION], "bits": tags[BITS], "width": tags[WIDTH],
+                      "photometric": tags[PHOTOMETRIC]})
+    return pages
+
+
+def test_write_deliveries_writes_one_row_per_destination_once(app, db, approved):
+    rows = deliveries(db, approved)
+    assert sorted((d.destination.code, d.channel) for d in rows) == [
+        ("homukyoku", "fax_email"), ("kaigo-hikari", "email"), ("suido", "webhook")]
+    document = documents.current_document(approved)
+    for row in rows:
+        assert row.state == "pending" and row.attempts == 0 and row.max_attempts == 6
+        assert row.idempotency_key == f"delivery:{approved.id}:{document.id}:{row.destination.code}"
+        assert row.document_sha256 == document.latest.sha256 and document.latest.reason == "org-seal"
+    assert (by_code(db, approved, "suido").message_id is None) and by_code(db, approved, "homukyoku").message_id
+    again = outbox.write_deliveries(approved, document)
+    assert sorted(d.id for d in again) == sorted(d.id for d in rows)
+
+
+def test_without_a_gateway_development_spools_faxes(app, db, monkeypatch):
+    monkeypatch.setitem(app.config, "MADOGUCHI_FAX_GATEWAY", None)
+    fax = Destination(code="x", name_ja="x", name_en="x", fax_number="03-0000-0000", channel="fax_email")
+    assert outbox.effective_channel(fax) == "fax_spool"
+    monkeypatch.setitem(app.config, "MADOGUCHI_ENV", "production")
+    assert outbox.effective_channel(fax) == "fax_email"  # production: dead and visible, never rerouted
+
+
+def test_fax_email_and_email_and_webhook_deliver_the_sealed_document(app, db, approved, smtp_server, webhook,
+                                                                     run_worker):
+    point_webhook(db, webhook.url)
+    sealed = documents.read_bytes(documents.current_document(approved).latest.sha256)
+    assert run_worker() == 3
+    rows = {d.destination.code: d for d in deliveries(db, approved)}
+    assert {code: row.state for code, row in rows.items()} == {
+        "homukyoku": "sent", "kaigo-hikari": "sent", "suido": "sent"}
+    assert all(row.sent_at and row.attempts == 1 and row.last_error is None for row in rows.values())
+
+    messages = {m["To"]: m for m in smtp_server.wait_for(2)}
+    assert set(messages) == {"0300001111@fax.example.lg.jp", "kaigo-hikari@example.jp"}
+
+    fax = messages["0300001111@fax.example.lg.jp"]
+    assert fax["X-Madoguchi-Idempotency-Key"] == rows["homukyoku"].idempotency_key
+    assert fax["Message-ID"] == rows["homukyoku"].message_id
+    assert "再送" not in fax["Subject"] and approved.receipt_number in fax["Subject"]
+    pages = tiff_pages(attachment(fax, "image/tiff"))
+    assert len(pages) >= 2  # the cover sheet, then the document
+    assert all(page == {"compression": 3, "bits": (1,), "width": 1728, "photometric": 0} for page in pages)
+
+    mail = messages["kaigo-hikari@example.jp"]
+    assert mail["X-Madoguchi-Idempotency-Key"] == rows["kaigo-hikari"].idempotency_key
+    assert mail["Message-ID"] == rows["kaigo-hikari"].message_id
+    assert attachment(mail, "application/pdf") == sealed  # byte for byte: the seal still validates
+
+    [post] = webhook.received
+    assert post["signature_ok"]
+    assert post["headers"]["Idempotency-Key"] == rows["suido"].idempotency_key
+    body = post["body"]
+    assert base64.b64decode(body["document_base64"]) == sealed
+    assert body["document_sha256"] == rows["suido"].document_sha256
+    assert (body["receipt_number"], body["form"], body["attempt"]) == (approved.receipt_number, "juminhyo", 1)
+    assert body["verify_url"].endswith("/verify/" + body["verification_code"])
+
+
+def test_the_spool_gets_a_g4_tiff_and_a_job_description(app, db, approved, tmp_path, monkeypatch, run_worker):
+    monkeypatch.setitem(app.config, "MADOGUCHI_SPOOL_PATH", str(tmp_path / "spool"))
+    destination = Destination(code="fax-server", name_ja="FAXサーバー経由", name_en="Via the fax server",
+                              fax_number="03-0000-3333", channel="fax_spool")
+    db.session.add(destination)
+    delivery = outbox.queue_delivery(approved, documents.current_document(approved), destination)
+    for row in deliveries(db, approved):
+        if row.id != delivery.id:
+            row.state = "sent"  # only the spooled one is of interest here
+    db.session.commit()
+    run_worker()
+    delivery = by_code(db, approved, "fax-server")
+    assert delivery.state == "sent"
+    stem = spool.stem_for(delivery.idempotency_key)
+    files = sorted(p.name for p in (tmp_path / "spool").iterdir())
+    assert files == [f"{stem}.json", f"{stem}.tif"]  # no temporary file left behind
+    job = json.loads((tmp_path / "spool" / f"{stem}.json").read_text())
+    assert job["number"] == "0300003333" and job["attempt"] == 1 and job["resend"] is False
+    assert job["idempotency_key"] == delivery.idempotency_key and job["receipt_number"] == approved.receipt_number
+    tiff = (tmp_path / "spool" / f"{stem}.tif").read_bytes()
+    assert all(page["compression"] == 4 and page["width"] == 1728 for page in tiff_pages(tiff))
+
+
+@pytest.mark.parametrize(("status", "state"), [(422, "dead"), (503, "pending")])
+def test_webhook_4xx_is_permanent_and_5xx_is_retried(app, db, approved, smtp_server, webhook, run_worker, status,
+                                                     state):
+    point_webhook(db, webhook.url)
+    webhook.status = status
+    run_worker()
+    row = by_code(db, approved, "suido")
+    assert (row.state, row.attempts) == (state, 1)
+    assert f"HTTP {status}" in row.last_error
+
+
+def test_a_resend_carries_the_mark_and_the_same_identity(app, db, approved, smtp_server, webhook, run_worker,
+                                                         monkeypatch):
+    """Attempt 2 of a fax: the renderer is told (its cover reads 再送), the subject says 再送, same key and id."""
+    from app.documents import faxing
+
+    point_webhook(db, webhook.url)
+    calls = []
+    real = faxing.render_fax
+    monkeypatch.setattr(faxing, "render_fax", lambda *a, **kw: calls.append(kw) or real(*a, **kw))
+    for row in deliveries(db, approved):
+        row.attempts = 1  # as if the first attempt had been made and its fate were unknown
+        row.state = "unknown"
+    db.session.commit()
+    run_worker()
+    assert [call["attempt"] for call in calls] == [2] and calls[0]["compression"] == "g3"
+    rows = {d.destination.code: d for d in deliveries(db, approved)}
+    for message in smtp_server.wait_for(2):
+        assert message["Subject"].startswith("【再送（第2回）】")
+        assert message["X-Madoguchi-Attempt"] == "2"
+        assert message["Message-ID"] in {rows["homukyoku"].message_id, rows["kaigo-hikari"].message_id}
+    assert webhook.received[0]["body"]["attempt"] == 2
+
+
+def test_the_sent_summary_names_the_offices_only(app, db, approved, smtp_server, webhook, run_worker):
+    from app.delivery.dashboard import deliveries_for, sent_summary
+
+    point_webhook(db, webhook.url)
+    assert sent_summary(approved) == []
+    run_worker()
+    summary = sent_summary(approved)
+    assert sorted(item["name"] for item in summary) == sorted(["架空地方法務局 本局", "ひかり居宅介護支援事業所", "上下水道課"])
+    assert all(item["sent_at"] is not None for item in summary)
+    assert "03-0000-1111" not in repr(summary) and "@" not in repr(summary)
+    assert [d.state for d in deliveries_for(approved)] == ["sent"] * 3
+
+
+def test_a_deactivated_destination_goes_dead_visibly(app, db, approved, smtp_server, webhook, run_worker):
+    point_webhook(db, webhook.url)
+    by_code(db, approved, "homukyoku").destination.is_active = False
+    db.session.commit()
+    run_worker()
+    row = by_code(db, approved, "homukyoku")
+    assert row.state == "dead" and "deactivated" in row.last_error
+    assert not any(Path(app.config["MADOGUCHI_SPOOL_PATH"]).glob("*homukyoku*"))

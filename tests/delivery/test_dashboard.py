@@ -1,0 +1,141 @@
+"""A gateway that is down: retries, then dead on the dashboard; back up, 「再送する」 delivers it. Access,
+the audit trail, the administrator's destinations page, and the catalogue's destinations."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import sqlalchemy as sa
+
+from app.audit.models import AuditEvent
+from app.catalogue.service import built_in_catalogue_dir, sync_catalogue
+from app.delivery.models import Destination
+from app.errors import ValidationFailed
+from tests.delivery.conftest import by_code, deliveries, point_webhook
+from tests.helpers import csrf_token, free_port
+from tests.staff_fixtures import make_staff, sign_in_staff
+
+
+def test_a_gateway_that_is_down_ends_dead_then_a_retry_delivers(app, db, approved, smtp_server, webhook, client,
+                                                                 run_worker, fast_backoff):
+    point_webhook(db, webhook.url)
+    up = app.config["SMTP_URL"]
+    # Set directly, not with monkeypatch: its undo would run after smtp_server's and leave a stale URL.
+    app.config["SMTP_URL"] = f"smtp://127.0.0.1:{free_port()}"  # nothing listens there
+    for _ in range(6):
+        run_worker()
+    fax = by_code(db, approved, "homukyoku")
+    assert (fax.state, fax.attempts) == ("dead", 6)
+    assert "Connection refused" in fax.last_error or "ConnectionRefused" in fax.last_error
+    assert by_code(db, approved, "suido").state == "sent"
+    assert run_worker() == 0  # dead rows are never picked up again on their own
+    assert smtp_server.messages == []
+
+    clerk, password, secret = make_staff(db, "haiso@city.example.jp", "shimin", ["clerk"])
+    sign_in_staff(client, clerk.email, password, secret)
+    page = client.get("/office/deliveries/?state=dead")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert f'id="delivery-{fax.id}" data-state="dead"' in html and "再送する" in html
+    assert "架空地方法務局 本局" in html and "6 / 6" in html
+
+    app.config["SMTP_URL"] = up  # the gateway is back
+    response = client.post(f"/office/deliveries/{fax.id}/retry", data={"csrf_token": csrf_token(page)})
+    assert response.status_code == 302
+    assert by_code(db, approved, "homukyoku").state == "pending"
+    mail = by_code(db, approved, "kaigo-hikari")
+    assert mail.state == "dead"
+    client.post(f"/office/deliveries/{mail.id}/retry", data={"csrf_token": csrf_token(page)})
+    event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "delivery.retry"))
+    assert (event.actor_id, event.subject_id) == (clerk.id, fax.id)
+
+    run_worker()
+    assert {d.state for d in deliveries(db, approved)} == {"sent"}
+    messages = smtp_server.wait_for(2)
+    fax_mail = next(m for m in messages if m["To"].endswith("@fax.example.lg.jp"))
+    assert fax_mail["Subject"].startswith("【再送（第7回）】")
+
+
+def test_retry_needs_csrf_and_the_right_office(app, db, approved, client, run_worker):
+    row = by_code(db, approved, "homukyoku")
+    row.state = "dead"
+    db.session.commit()
+    outsider, password, secret = make_staff(db, "zei2@city.example.jp", "zeimu", ["clerk"])
+    sign_in_staff(client, outsider.email, password, secret)
+    page = client.get("/office/deliveries/")
+    assert f"delivery-{row.id}" not in page.get_data(as_text=True)
+    assert client.post(f"/office/deliveries/{row.id}/retry").status_code == 400  # no CSRF token
+    assert client.post(f"/office/deliveries/{row.id}/retry", data={"csrf_token": csrf_token(page)}).status_code == 404
+    assert by_code(db, approved, "homukyoku").state == "dead"
+
+
+def test_admins_see_every_office_and_manage_destinations(app, db, approved, client):
+    admin, password, secret = make_staff(db, "kanri@city.example.jp", "zeimu", ["admin"])
+    sign_in_staff(client, admin.email, password, secret)
+    assert "架空地方法務局 本局" in client.get("/office/deliveries/").get_data(as_text=True)
+
+    page = client.get("/office/admin/destinations/")
+    assert page.status_code == 200 and "上下水道課" in page.get_data(as_text=True)
+    data = {"csrf_token": csrf_token(page), "code": "kaigo-midori", "name_ja": "みどり介護センター",
+            "name_en": "Midori Care Centre", "channel": "email", "email": "", "is_active": "y"}
+    refused = client.post("/office/admin/destinations/", data=data)
+    assert refused.status_code == 422 and "この送付方法では" in refused.get_data(as_text=True)
+    assert client.post("/office/admin/destinations/", data={**data, "email": "midori@example.jp"}).status_code == 302
+    created = db.session.scalar(sa.select(Destination).where(Destination.code == "kaigo-midori"))
+    assert (created.channel, created.email, created.is_active) == ("email", "midori@example.jp", True)
+
+    # Edit: deactivate (never delete); the code cannot change.
+    edit = client.get(f"/office/admin/destinations/{created.id}")
+    response = client.post(f"/office/admin/destinations/{created.id}", data={
+        **data, "csrf_token": csrf_token(edit), "code": "renamed", "email": "midori@example.jp", "is_active": ""})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert (created.code, created.is_active) == ("kaigo-midori", False)
+    actions = set(db.session.scalars(sa.select(AuditEvent.action).where(AuditEvent.subject_type == "destination")))
+    assert actions == {"destination.create", "destination.update"}
+
+
+def test_the_destinations_page_is_for_admins_only(app, db, client):
+    clerk, password, secret = make_staff(db, "hira@city.example.jp", "shimin", ["clerk", "approver"])
+    sign_in_staff(client, clerk.email, password, secret)
+    assert client.get("/office/admin/destinations/").status_code == 403
+
+
+def test_catalogue_sync_loads_destinations_before_forms(db, tmp_path):
+    report = sync_catalogue([built_in_catalogue_dir()])
+    assert sorted(report.destinations_added) == ["homukyoku", "kaigo-hikari", "suido", "zeimusho"]
+    assert {"juminhyo@3", "tenkyo@3", "inkan-shomei@3"} <= set(report.forms_added)
+    db.session.commit()
+
+    folder = tmp_path / "catalogue"
+    shutil.copytree(built_in_catalogue_dir(), folder)
+    text = (folder / "inkan.v3.yaml").read_text(encoding="utf-8")
+    (folder / "inkan.v3.yaml").unlink()
+    (folder / "inkan.v4.yaml").write_text(text.replace("version: 3", "version: 4").replace(
+        "destinations: [homukyoku]", "destinations: [homukyoku, kokuzeikyoku]"), encoding="utf-8")
+    with pytest.raises(ValidationFailed) as caught:
+        sync_catalogue([folder])
+    assert caught.value.errors["problems"] == [
+        f"{folder / 'inkan.v4.yaml'}: destinations[1]: unknown destination 'kokuzeikyoku' "
+        "(known destinations: homukyoku, kaigo-hikari, suido, zeimusho)"]
+
+    destinations_file = folder / "destinations.yaml"
+    destinations_file.write_text(destinations_file.read_text(encoding="utf-8")
+                                 + "- {code: bad, name: {ja: 不備, en: Bad}, channel: email}\n", encoding="utf-8")
+    with pytest.raises(ValidationFailed) as caught:
+        sync_catalogue([folder])
+    assert caught.value.errors["problems"] == [
+        f"{destinations_file}: destinations[4].email: the channel 'email' needs 'email'"]
+
+
+def test_the_case_page_section_renders(app, db, approved, smtp_server, webhook, run_worker):
+    from flask import render_template_string
+
+    from app.delivery.dashboard import deliveries_for
+
+    point_webhook(db, webhook.url)
+    run_worker()
+    with app.test_request_context("/office/"):
+        html = render_template_string('{% include "office/_deliveries.html" %}', deliveries=deliveries_for(approved))
+    assert html.count('data-state="sent"') == 3 and "上下水道課" in html and "03-0000-1111" not in html
