@@ -145,7 +145,8 @@ class SyncReport:
             f"{len(self.offices_unchanged)} unchanged"
         ]
         if self.destinations_added or self.destinations_updated:
-            lines.append(f"destinations: {len(self.destinations_added)} added, {len(self.destinations_updated)} updated")
+            added, updated = len(self.destinations_added), len(self.destinations_updated)
+            lines.append(f"destinations: {added} added, {updated} updated")
         lines += [f"{form} added" for form in self.forms_added]
         lines += [f"{form} unchanged" for form in self.forms_unchanged]
         return "\n".join(lines)

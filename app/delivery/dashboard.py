@@ -8,10 +8,10 @@ attempt allowed, and the audit ledger records who asked.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload
 
 from app.accounts.models import Staff
 from app.accounts.staff_session import staff_required

@@ -28,13 +28,13 @@ from app.accounts.session import resident_required
 from app.catalogue import jp
 from app.catalogue.definition import is_shown
 from app.catalogue.service import latest_version
+from app.delivery.dashboard import sent_summary
 from app.errors import InvalidTransition
 from app.extensions import csrf, db
 from app.submissions import service
 from app.submissions.fields import answers_from_form, form_data_from_answers, page_form_class
 from app.submissions.forms import DeclarationForm, PlainForm
 from app.submissions.models import Attachment, Submission
-from app.delivery.dashboard import sent_summary
 from app.submissions.presenters import answer_rows, error_targets, page_context, staff_accesses
 
 bp = Blueprint("submissions", __name__)

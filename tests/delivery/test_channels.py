@@ -152,7 +152,8 @@ def test_the_sent_summary_names_the_offices_only(app, db, approved, smtp_server,
     assert sent_summary(approved) == []
     run_worker()
     summary = sent_summary(approved)
-    assert sorted(item["name"] for item in summary) == sorted(["架空地方法務局 本局", "ひかり居宅介護支援事業所", "上下水道課"])
+    expected = ["架空地方法務局 本局", "ひかり居宅介護支援事業所", "上下水道課"]
+    assert sorted(item["name"] for item in summary) == sorted(expected)
     assert all(item["sent_at"] is not None for item in summary)
     assert "03-0000-1111" not in repr(summary) and "@" not in repr(summary)
     assert [d.state for d in deliveries_for(approved)] == ["sent"] * 3

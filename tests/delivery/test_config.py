@@ -16,7 +16,8 @@ def test_development_generates_the_webhook_secret_into_the_instance_folder(tmp_p
     assert config["MADOGUCHI_WEBHOOK_SECRET"] == secret_file.read_text().strip()
     assert secret_file.stat().st_mode & 0o777 == 0o600
     assert config["MADOGUCHI_SPOOL_PATH"] == str(tmp_path / "spool")
-    assert load_config({"INSTANCE_PATH": str(tmp_path)})["MADOGUCHI_WEBHOOK_SECRET"] == config["MADOGUCHI_WEBHOOK_SECRET"]
+    again = load_config({"INSTANCE_PATH": str(tmp_path)})
+    assert again["MADOGUCHI_WEBHOOK_SECRET"] == config["MADOGUCHI_WEBHOOK_SECRET"]
 
 
 def test_production_generates_nothing_and_refuses_fault_injection(tmp_path):

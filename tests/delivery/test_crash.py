@@ -138,8 +138,8 @@ def test_killed_at_random_moments(app, db, approved, receivers, run_worker):
         # New work every round, so the kills land among claims, renders and sends, not on an idle loop.
         for channel, contact in (("fax_email", {"fax_number": f"06-0000-{round_:04d}"}),
                                  ("email", {"email": f"office{round_}@example.jp"})):
-            destination = Destination(code=f"r{round_}-{channel}", name_ja=f"送付先{round_}", name_en=f"Office {round_}",
-                                      channel=channel, **contact)
+            destination = Destination(code=f"r{round_}-{channel}", name_ja=f"送付先{round_}",
+                                      name_en=f"Office {round_}", channel=channel, **contact)
             db.session.add(destination)
             outbox.queue_delivery(approved, document, destination)
         # Ten kills could all land on one slow fax; each counts as an attempt, and a row that has used

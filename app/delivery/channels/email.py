@@ -10,7 +10,8 @@ from app.delivery.channels.base import Outgoing, PermanentDeliveryFailure, body_
 def prepare(outgoing: Outgoing) -> EmailMessage:
     if not outgoing.email:
         raise PermanentDeliveryFailure(f"destination {outgoing.destination_code} has no e-mail address")
-    message = mail_message(outgoing, to=outgoing.email, kind="送付", body=body_text(outgoing, "電子公印付きの文書（PDF）"))
+    body = body_text(outgoing, "電子公印付きの文書（PDF）")
+    message = mail_message(outgoing, to=outgoing.email, kind="送付", body=body)
     message.add_attachment(outgoing.document, maintype="application", subtype="pdf",
                            filename=f"{outgoing.receipt_number}.pdf")
     return message
