@@ -47,8 +47,9 @@ def test_a_gateway_that_is_down_ends_dead_then_a_retry_delivers(app, db, approve
     mail = by_code(db, approved, "kaigo-hikari")
     assert mail.state == "dead"
     client.post(f"/office/deliveries/{mail.id}/retry", data={"csrf_token": csrf_token(page)})
-    event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "delivery.retry"))
-    assert (event.actor_id, event.subject_id) == (clerk.id, fax.id)
+    events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "delivery.retry")
+                                .order_by(AuditEvent.seq)).all()
+    assert [(e.actor_id, e.subject_id) for e in events] == [(clerk.id, fax.id), (clerk.id, mail.id)]
 
     run_worker()
     assert {d.state for d in deliveries(db, approved)} == {"sent"}
