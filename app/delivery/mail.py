@@ -7,7 +7,9 @@ With ``SMTP_URL`` the worker sends over SMTP; in development without it, each me
 from __future__ import annotations
 
 import email.utils
+import hashlib
 import os
+import secrets
 import smtplib
 import tempfile
 from email.message import EmailMessage
@@ -34,16 +36,28 @@ def queue_mail(*, to: str, template: str, locale: str, idempotency_key: str, **c
     with force_locale(locale):
         text = render_template(f"mail/{template}.txt", **context)
     subject, _, body = text.lstrip().partition("\n")
-    domain = urlsplit(current_app.config["MADOGUCHI_BASE_URL"]).hostname or "madoguchi.local"
     payload = {
         "to": to,
         "subject": subject.strip(),
         "body": body.strip() + "\n",
         # The Message-ID is fixed at enqueue time: a resend after a crash carries the same id,
         # so a receiving system can recognise the duplicate.
-        "message_id": email.utils.make_msgid(idstring=idempotency_key.replace(":", "."), domain=domain),
+        "message_id": stable_message_id(idempotency_key),
     }
     enqueue(KIND, payload, idempotency_key=idempotency_key)
+
+
+def stable_message_id(idempotency_key: str) -> str:
+    """A Message-ID fixed at enqueue time, of one length whatever the key.
+
+    A header longer than a mail line is folded, and a receiver then reads the id with a leading space;
+    an id of 40 characters plus the host (a municipality's host of up to
+    36 characters fits the 78 of a line) never folds. The random part keeps ids unique across instances that
+    reuse keys (a reset development database); the digest ties the id to its idempotency key.
+    """
+    domain = urlsplit(current_app.config["MADOGUCHI_BASE_URL"]).hostname or "madoguchi.local"
+    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:12]
+    return f"<{secrets.token_hex(6)}.{digest}@{domain}>"
 
 
 def build_message(payload: dict, sender: str) -> EmailMessage:

@@ -25,16 +25,14 @@ SIGKILL itself after the claim or after the send, for the crash tests in tests/d
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import os
 import signal
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app
 
 from app.db import utcnow, write_intent
-from app.delivery import jobs
+from app.delivery import jobs, mail
 from app.delivery.channels import CHANNEL_MODULES, Outgoing, PermanentDeliveryFailure
 from app.delivery.destinations import find
 from app.delivery.models import Delivery, Destination
@@ -71,13 +69,11 @@ def queue_delivery(submission, document, destination: Destination) -> Delivery:
     if revision is None:
         raise ValueError(f"document {document.id} has no stored bytes to deliver")
     channel = effective_channel(destination)
-    domain = urlsplit(current_app.config["MADOGUCHI_BASE_URL"]).hostname or "madoguchi.local"
     delivery = Delivery(
         submission_id=submission.id, document_id=document.id, destination_id=destination.id, channel=channel,
         idempotency_key=key, document_sha256=revision.sha256,
         # Fixed now: every attempt, and every resend after a crash, carries the same Message-ID.
-        message_id=email.utils.make_msgid(idstring=key.replace(":", "."), domain=domain)
-        if channel in ("email", "fax_email") else None,
+        message_id=mail.stable_message_id(key) if channel in ("email", "fax_email") else None,
     )
     db.session.add(delivery)
     db.session.flush()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import email
+import email.policy
 import io
 import json
 from pathlib import Path
@@ -10,7 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from app.delivery import outbox
+from app.delivery import mail, outbox
 from app.delivery.channels import spool
 from app.delivery.models import Destination
 from app.documents import service as documents
@@ -167,3 +169,14 @@ def test_a_deactivated_destination_goes_dead_visibly(app, db, approved, smtp_ser
     row = by_code(db, approved, "homukyoku")
     assert row.state == "dead" and "deactivated" in row.last_error
     assert not any(Path(app.config["MADOGUCHI_SPOOL_PATH"]).glob("*homukyoku*"))
+
+
+def test_a_message_id_never_folds_whatever_the_key(app, monkeypatch):
+    monkeypatch.setitem(app.config, "MADOGUCHI_BASE_URL", "https://madoguchi.city.shinagawa.tokyo.lg.jp")
+    for key in ("delivery:1:1:x", "delivery:1795318304:2795318304:a-destination-code-of-sixty-characters-long"):
+        with app.test_request_context():
+            message_id = mail.stable_message_id(key)
+        payload = {"to": "a@example.jp", "subject": "s", "body": "b\n", "message_id": message_id}
+        wire = mail.build_message(payload, "noreply@example.jp").as_bytes()
+        assert f"Message-ID: {message_id}".encode() in wire.splitlines()
+        assert email.message_from_bytes(wire, policy=email.policy.default)["Message-ID"] == message_id
