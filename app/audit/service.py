@@ -5,7 +5,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import queue
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -13,7 +16,17 @@ import sqlalchemy as sa
 from flask import current_app
 
 from app.audit import checkpoint as checkpoints
-from app.audit.chain import ACTOR_TYPES, GENESIS_HASH, check_data, check_id, check_name, entry_hash
+from app.audit.chain import (
+    ACTOR_TYPES,
+    GENESIS_HASH,
+    canonical_data,
+    check_data,
+    check_id,
+    check_name,
+    entry_hash,
+    format_time,
+    row_hasher,
+)
 from app.audit.models import AuditEvent
 from app.db import utcnow
 from app.extensions import db
@@ -131,23 +144,25 @@ def verify_chain(*, checkpoint: Mapping | None = None, batch_size: int = 5000) -
     that the ledger still has at least N entries and that entry N is the checkpointed head, which a
     truncated or rewritten tail cannot satisfy.
 
-    Rows are streamed (a server-side cursor on PostgreSQL) as plain tuples, and ``data`` is read as
-    text and parsed here, so a mangled row is reported by its seq instead of failing the query.
+    Rows are streamed (a server-side cursor on PostgreSQL, read ahead by a thread) as plain tuples of
+    text and numbers, turned into the hashed text here, so a mangled row is reported by its seq
+    instead of failing the query.
     """
     cp_size = int(checkpoint["size"]) if checkpoint else 0
     cp_head = str(checkpoint["head"]).lower() if checkpoint else None
+    connection = db.session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    if postgres:
+        # The server formats the time exactly as chain.format_time does (UTC, microseconds, "Z"), in its
+        # own process: a datetime object per row is the costliest part of reading a row in Python.
+        created_at = sa.func.to_char(sa.func.timezone("UTC", AuditEvent.created_at),
+                                     'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+    else:
+        # SQLite keeps the naive UTC text SQLAlchemy wrote; it is parsed per row below.
+        created_at = sa.type_coerce(AuditEvent.created_at, sa.String())
     columns = (
-        AuditEvent.seq,
-        # The plain type: its result processor is C (SQLite) or none (PostgreSQL), while the UTC
-        # decorator costs a Python call per row; chain.format_time treats naive values as UTC.
-        sa.type_coerce(AuditEvent.created_at, sa.DateTime()),
-        AuditEvent.actor_type,
-        AuditEvent.actor_id,
-        AuditEvent.action,
-        AuditEvent.subject_type,
-        AuditEvent.subject_id,
-        sa.cast(AuditEvent.data, sa.Text),
-        AuditEvent.prev_hash,
+        AuditEvent.seq, created_at, AuditEvent.actor_type, AuditEvent.actor_id, AuditEvent.action,
+        AuditEvent.subject_type, AuditEvent.subject_id, sa.cast(AuditEvent.data, sa.Text), AuditEvent.prev_hash,
         AuditEvent.hash,
     )
     query = sa.select(*columns).order_by(AuditEvent.seq).execution_options(yield_per=batch_size)
@@ -157,44 +172,103 @@ def verify_chain(*, checkpoint: Mapping | None = None, batch_size: int = 5000) -
     def broken(seq: int, reason: str) -> VerifyResult:
         return VerifyResult(ok=False, count=expected - 1, head=prev, broken_seq=seq, reason=reason)
 
+    # Canonical text of recently seen ``data`` values: most events share a handful of shapes, and the
+    # canonical form is a pure function of the stored text. Cleared when full, so memory stays bounded.
+    canonical: dict[str, str] = {}
+    loads, encode, to_time, hash_of = json.loads, canonical_data, dt.datetime.fromisoformat, row_hasher()
     # A Core connection, not the ORM session: rows stay plain tuples, with no ORM processing per row.
     # Closed on every way out: an early return must not leave a server-side cursor open.
-    result = db.session.connection().execute(query)
+    if postgres:
+        # psycopg's own server-side cursor: its rows are tuples built in C, where SQLAlchemy would wrap
+        # each in a Row; at a million rows that wrapping costs more than the hashing.
+        sql = str(query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
+        result = connection.connection.driver_connection.cursor(name="audit_verify")
+        result.execute(sql)
+        batches = _read_ahead(iter(lambda: result.fetchmany(batch_size), []))
+    else:
+        result = connection.execute(query)
+        batches = result.partitions()
     try:
-        rows = iter(result)
-        loads = json.loads
-        while True:
-            try:
-                row = next(rows, None)
-            except (ValueError, TypeError) as exc:  # e.g. a created_at that is not a timestamp
-                return broken(expected, f"unreadable entry ({type(exc).__name__})")
-            if row is None:
-                break
-            seq, created_at, actor_type, actor_id, action, subject_type, subject_id, data, prev_hash, stored = row
-            if seq != expected:
-                return broken(expected, f"gap: expected seq {expected}, found {seq}")
-            if prev_hash != prev:
-                return broken(seq, "prev_hash mismatch")
-            try:
-                data = loads(data)
-                computed = entry_hash(
-                    seq, created_at, actor_type, actor_id, action, subject_type, subject_id, data, prev_hash
-                )
-            except (ValueError, TypeError, AttributeError) as exc:
-                return broken(seq, f"unreadable entry ({type(exc).__name__})")
-            if computed != stored:
-                return broken(seq, "hash mismatch")
-            if seq == cp_size and stored != cp_head:
-                return broken(seq, "does not match the checkpoint head: history was rewritten")
-            prev = stored
-            expected += 1
+        for batch in batches:
+            for seq, created, actor_type, actor_id, action, subject_type, subject_id, data, prev_hash, stored in batch:
+                if seq != expected:
+                    return broken(expected, f"gap: expected seq {expected}, found {seq}")
+                if prev_hash != prev:
+                    return broken(seq, "prev_hash mismatch")
+                try:
+                    text = canonical.get(data)
+                    if text is None:
+                        if len(canonical) >= 4096:
+                            canonical.clear()
+                        text = canonical[data] = encode(loads(data))
+                    if not postgres:
+                        created = format_time(to_time(created))
+                    computed = hash_of(seq, created, actor_type, actor_id, action, subject_type, subject_id, text,
+                                       prev_hash)
+                except (ValueError, TypeError, AttributeError) as exc:
+                    return broken(seq, f"unreadable entry ({type(exc).__name__})")
+                if computed != stored:
+                    return broken(seq, "hash mismatch")
+                if seq == cp_size and stored != cp_head:
+                    return broken(seq, "does not match the checkpoint head: history was rewritten")
+                prev = stored
+                expected += 1
     finally:
+        if postgres:
+            batches.close()
         result.close()
 
     count = expected - 1
     if count < cp_size:
         return broken(count + 1, f"missing: the checkpoint has {cp_size} entries, the ledger {count} (truncated)")
     return VerifyResult(ok=True, count=count, head=prev)
+
+
+def _read_ahead(source, depth: int = 2):
+    """The batches of ``source``, fetched by a thread while the caller hashes the previous ones.
+
+    PostgreSQL produces rows in its own process and psycopg waits for them without the GIL, so reading
+    ahead overlaps the two instead of alternating. At most ``depth`` batches wait, so memory stays
+    bounded; closing the generator stops the thread before the caller closes the cursor.
+    """
+    batches: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def fetch() -> None:
+        try:
+            for batch in source:
+                while not stop.is_set():
+                    try:
+                        batches.put(batch, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            item = done
+        except BaseException as exc:  # handed to the caller, which raises it
+            item = exc
+        while not stop.is_set():
+            try:
+                batches.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    thread = threading.Thread(target=fetch, name="audit-verify-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = batches.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 # ---- checkpoints with the configured key -------------------------------------------------------------
