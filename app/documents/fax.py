@@ -1,7 +1,7 @@
 """Fax rasters made by the service itself: TIFF Class F from a PDF (DESIGN "Legacy-compatible output").
 
 No Flask imports. ``rasterise`` turns a PDF into 1-bit pages 1728 px wide at 204×196 dpi ("fine") or
-204×98 dpi ("standard") with poppler's ``pdftoppm`` (8-bit grey, then a fixed threshold: text is never
+204×98 dpi ("standard") with poppler's ``pdftoppm`` (8-bit grey, then a threshold per resolution: text is never
 dithered); ``tiff_class_f`` writes one multi-page TIFF (1 bit, WhiteIsZero, G3 1-D MH or G4, one strip
 per page, FillOrder 1, resolution in inches); ``compose`` does both for a cover sheet followed by the
 document. The PDF is only read here, never changed: faxing a sealed document re-uses its stored bytes.
@@ -23,9 +23,13 @@ FAX_WIDTH = 1728
 X_DPI = 204
 Y_DPI = {"fine": 196, "standard": 98}
 COMPRESSIONS = {"g3": ("group3", 3), "g4": ("group4", 4)}
-#: Grey level below which a pixel turns black (0 black … 255 white). A little above the middle keeps
-#: the anti-aliased edges of thin strokes, so small Gothic text stays whole at 98 lpi.
-THRESHOLD = 128
+#: Grey level below which a pixel turns black (0 black … 255 white), per resolution. At 196 lpi a
+#: dense kanji's strokes are only 2–3 px: counting the lighter anti-aliased edge as ink keeps each
+#: stroke its full weight (at the middle grey, 就 lost strokes and read as 各). At 98 lpi the same dark
+#: threshold merges strokes, since each row covers twice the height, so standard stays at the middle.
+#: Measured with tesseract on every demo form (tests/documents/test_fax_legibility.py): fine passes
+#: at 180–192 and fails at ≤ 176 or ≥ 200; 186 is the middle of that range.
+THRESHOLDS = {"fine": 186, "standard": 128}
 PDFTOPPM_TIMEOUT = 120
 
 # TIFF tags written (baseline and Class F, RFC 2306)
@@ -44,14 +48,17 @@ def y_dpi(resolution: str) -> int:
         raise ValueError(f"resolution must be one of {', '.join(Y_DPI)}, not {resolution!r}") from None
 
 
-def _threshold_table() -> list[int]:
-    return [0 if value < THRESHOLD else 255 for value in range(256)]
+def _threshold_table(resolution: str) -> list[int]:
+    threshold = THRESHOLDS[resolution]
+    return [0 if value < threshold else 255 for value in range(256)]
 
 
-def to_fax_width(page: Image.Image) -> Image.Image:
-    """A 1-bit page on a white canvas exactly 1728 px wide: centred (A4 is ~1687 px), or centre-cropped."""
+def to_fax_width(page: Image.Image, resolution: str = "fine") -> Image.Image:
+    """A 1-bit page on a white canvas exactly 1728 px wide: centred (A4 is ~1687 px), or centre-cropped.
+
+    A grey page is thresholded for ``resolution`` first."""
     if page.mode != "1":
-        page = page.point(_threshold_table(), mode="1")
+        page = page.point(_threshold_table(resolution), mode="1")
     width, height = page.size
     if width == FAX_WIDTH:
         return page
@@ -92,7 +99,7 @@ def rasterise(pdf: bytes, *, resolution: str = "fine") -> list[Image.Image]:
         pages = []
         for path in files:
             with Image.open(path) as grey:
-                pages.append(to_fax_width(grey.convert("L")))
+                pages.append(to_fax_width(grey.convert("L"), resolution))
         return pages
 
 
@@ -115,7 +122,7 @@ def tiff_class_f(pages: Sequence[Image.Image], *, resolution: str = "fine", comp
     out = io.BytesIO()
     with TiffImagePlugin.AppendingTiffWriter(out) as writer:
         for number, page in enumerate(pages):
-            page = to_fax_width(page)
+            page = to_fax_width(page, resolution)
             # WhiteIsZero: a 1 bit is black. Pillow writes mode "1" as BlackIsZero (and its own
             # WhiteIsZero path inverts pixel by pixel in Python), so invert here, write BlackIsZero and
             # relabel the IFD afterwards (_set_white_is_zero): the coded runs are then the usual fax

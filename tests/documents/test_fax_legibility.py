@@ -131,10 +131,6 @@ def test_the_qr_decodes_to_the_verify_url_at_both_fax_resolutions(app_ctx, cases
                 assert verify_url in decode_qr(printed), f"{slug} {resolution} page {number + 1}: QR not decoded"
 
 
-# Known and open (issue 5): at 204×196 tesseract reads the option 「就職・勤務先への提出」 as 「各職…」
-# (similarity 0.90 < 0.95); every other value of the three forms passes both gates. Strict, so the day it
-# passes this marker must go.
-@pytest.mark.xfail(strict=True, reason="fine: 就職・勤務先への提出 is read as 各職… (0.90 < 0.95)")
 def test_every_printed_value_survives_fax(app_ctx, cases):
     report = {}
     jobs = []
