@@ -18,6 +18,7 @@ from app.accounts.staff_session import staff_required
 from app.audit import service as audit
 from app.catalogue.models import FormVersion
 from app.db import utcnow
+from app.delivery import wakeup
 from app.delivery.destinations import CHANNEL_LABELS
 from app.delivery.models import DELIVERY_STATES, Delivery, Destination
 from app.extensions import db
@@ -82,6 +83,7 @@ def retry(delivery: Delivery, staff: Staff) -> None:
     delivery.max_attempts = max(delivery.max_attempts, delivery.attempts + 1)
     audit.record("delivery.retry", actor_type="staff", actor_id=staff.id, subject_type="delivery",
                  subject_id=delivery.id, data={"from_state": previous, "submission_id": delivery.submission_id})
+    wakeup.notify()  # at commit: the worker sends it now, not at its next poll
     db.session.flush()
 
 

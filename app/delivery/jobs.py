@@ -14,6 +14,7 @@ import random
 import sqlalchemy as sa
 
 from app.db import utcnow
+from app.delivery import wakeup
 from app.delivery.models import Job
 from app.extensions import db
 
@@ -34,6 +35,8 @@ def enqueue(kind: str, payload: dict, *, idempotency_key: str, max_attempts: int
     job = Job(kind=kind, payload=payload, idempotency_key=idempotency_key, max_attempts=max_attempts)
     db.session.add(job)
     db.session.flush()
+    # Sent at commit, with the row: an idle worker claims it at once instead of at its next poll.
+    wakeup.notify()
     return job
 
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import os
 import socket
-import time
 from collections.abc import Callable
 
 from flask import current_app
 
 from app.db import intending_to_write
-from app.delivery import jobs, mail, outbox
+from app.delivery import jobs, mail, outbox, wakeup
 from app.delivery.models import Job
 from app.extensions import db
 
@@ -79,8 +78,15 @@ def run_due(limit: int | None = None) -> int:
 
 
 def run_forever(poll_seconds: float | None = None) -> None:
+    """Run passes until stopped; between idle passes, wait for a commit that adds work (app/delivery/wakeup.py),
+    or ``poll_seconds`` for what comes due by the clock (retries, expired leases)."""
     if poll_seconds is None:
         poll_seconds = float(current_app.config["MADOGUCHI_WORKER_POLL_SECONDS"])
-    while True:
-        if run_due() == 0:
-            time.sleep(poll_seconds)
+    # Listening starts before the first pass: work committed during a pass wakes the wait that follows it.
+    waiter = wakeup.waiter()
+    try:
+        while True:
+            if run_due() == 0:
+                waiter.wait(poll_seconds)
+    finally:
+        waiter.close()
