@@ -9,6 +9,7 @@ approval already complete and does nothing.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from flask import current_app
 
@@ -27,7 +28,13 @@ JST = dt.timezone(dt.timedelta(hours=9))
 SIGNATURE_RESERVATION = 16384
 
 
+@functools.lru_cache(maxsize=256)
 def _stamp(svg: str) -> bytes:
+    """The imprint's appearance as a PDF, rendered once per worker process and imprint (name, office, date).
+
+    Rendering the SVG with WeasyPrint costs more than the signature itself; the bytes depend only on the
+    SVG text (the date is in it), so a cached copy shows exactly what a fresh render would.
+    """
     from app.documents.imprint import stamp_pdf
 
     return stamp_pdf(svg)
