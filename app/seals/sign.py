@@ -121,6 +121,10 @@ class KeySigner(signers.Signer):
             raise SigningError(f"KeySigner signs with SHA-256 only, not {digest_algorithm}")
         if dry_run:
             return bytes(_ECDSA_P256_MAX_SIG)
+        return self.sign_bytes(data)
+
+    def sign_bytes(self, data: bytes) -> bytes:
+        """ECDSA-SHA256 of ``data``, synchronously: the seal record's signature needs no event loop."""
         return self._key.sign(data, ec.ECDSA(hashes.SHA256()))
 
 
