@@ -17,6 +17,8 @@ class Submission(CreatedAtMixin, Base):
     __table_args__ = (
         sa.Index("ix_submissions_resident_id_updated_at", "resident_id", "updated_at"),
         sa.Index("ix_submissions_state_submitted_at", "state", "submitted_at"),
+        # The office's all-cases tab: keyset pages in submission order (app.workflow.queue.case_page).
+        sa.Index("ix_submissions_submitted_at_id", "submitted_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -142,3 +142,18 @@ def test_an_overdue_case_is_flagged_in_words(db, new_case, office_client):
     late_row = next(r for r in rows if late.receipt_number in r)
     fresh_row = next(r for r in rows if fresh.receipt_number in r)
     assert "期限超過" in late_row and "期限超過" not in fresh_row
+
+
+def test_search_by_receipt_number_or_by_name(db, new_case, office_client):
+    """A receipt number as printed (or with a digit) is looked up by its index; other text also matches names."""
+    cases = [new_case("juminhyo", "in_review") for _ in range(2)]
+    cases[0].applicant_name, cases[1].applicant_name = "窓口 花子", "窓口 次郎"
+    db.session.commit()
+    clerk = office_client("suzuki@city.example.jp", "shimin", ["clerk"])
+    for typed in (cases[0].receipt_number, cases[0].receipt_number.lower(), f" {cases[0].receipt_number} "):
+        html = clerk.get("/office/", query_string={"tab": "all", "q": typed}).get_data(as_text=True)
+        assert cases[0].receipt_number in html and cases[1].receipt_number not in html, typed
+    html = clerk.get("/office/", query_string={"tab": "all", "q": "次郎"}).get_data(as_text=True)
+    assert cases[1].receipt_number in html and cases[0].receipt_number not in html
+    html = clerk.get("/office/", query_string={"tab": "all", "q": "窓口", "sort": "newest"}).get_data(as_text=True)
+    assert html.index(cases[1].receipt_number) < html.index(cases[0].receipt_number)
