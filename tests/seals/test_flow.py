@@ -189,14 +189,16 @@ def test_the_genuine_document_verifies_by_code_api_and_cli(app, db, approved, ru
 
 
 def test_a_seal_survives_rotation_and_revocation(app, db, approved, runner, tmp_path, staff):
+    from app.seals.verification import verify_bytes
+
     doc = _export(runner, approved, tmp_path)
+    # Verified once before: the report kept for repeat lookups must not hide the revocation below.
+    assert verify_bytes(doc.read_bytes())["seals"][0]["certificate_status"] == "good"
     clerk = staff["clerk"].email
     assert runner.invoke(args=["seals", "rotate", "--staff", clerk]).exit_code == 0
     assert runner.invoke(args=["seals", "rotate"]).exit_code == 0  # the organisation seal too
     result = runner.invoke(args=["seals", "revoke", clerk, "--reason", "affiliationChanged"])
     assert result.exit_code == 0, result.output
-    from app.seals.verification import verify_bytes
-
     summary = verify_bytes(doc.read_bytes())
     assert summary["genuine"] is True, summary["problems"]
     first = summary["seals"][0]
