@@ -192,11 +192,20 @@ def render_documents(submission: Submission, pool) -> Document:
     return document
 
 
-def _render(pool, template: str, submission: Submission, document: Document, *, with_seals: bool):
+def document_input(template: str, submission: Submission, document: Document, *, with_seals: bool) -> dict:
+    """What the render process is given for a document: ``html``, ``attachments`` and ``title``.
+
+    Separate from ``_render`` so that scripts/bench/render.py times the very input the worker renders.
+    """
     with force_locale("ja"):
         html = render_template(template, **_context(submission, document, with_seals=with_seals))
     attachment = json.dumps(printable_answers(submission), ensure_ascii=False, sort_keys=True, indent=1).encode()
-    return pool.render(html, attachments=[("answers.json", attachment)], title=submission.form_version.title_ja)
+    return {"html": html, "attachments": [("answers.json", attachment)], "title": submission.form_version.title_ja}
+
+
+def _render(pool, template: str, submission: Submission, document: Document, *, with_seals: bool):
+    request = document_input(template, submission, document, with_seals=with_seals)
+    return pool.render(request.pop("html"), **request)
 
 
 def record_render_failure(submission: Submission, reason: str) -> Document:
