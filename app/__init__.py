@@ -11,6 +11,8 @@ from app.extensions import babel, csrf, db, limiter, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ("ja", "en")
+#: How long a SQLite writer waits for the write lock before "database is locked".
+BUSY_TIMEOUT_MS = 10000
 
 
 def select_locale() -> str:
@@ -105,10 +107,13 @@ def _configure_sqlite(app: Flask) -> None:
         return
     import sqlalchemy as sa
 
+    from app import sqlite_writers
     from app.db import write_intent
 
     with app.app_context():
         engine = db.engine
+    # Registered first: writers queue for the lock before the BEGIN IMMEDIATE below is sent.
+    sqlite_writers.install(engine, timeout_seconds=BUSY_TIMEOUT_MS / 1000)
 
     @sa.event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record):
@@ -117,7 +122,7 @@ def _configure_sqlite(app: Flask) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
