@@ -22,6 +22,7 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, validate_csrf
+from sqlalchemy.orm import joinedload
 from werkzeug.datastructures import MultiDict
 
 from app.accounts.session import resident_required
@@ -46,7 +47,8 @@ EDITABLE = ("draft", "returned")
 
 def own_submission(submission_id: int, *, editable: bool | None = None) -> Submission | None:
     """The signed-in resident's submission, or 404. With ``editable=True``, None when it cannot be edited now."""
-    submission = db.session.get(Submission, submission_id)
+    # With its form version in the same query: nearly every caller reads the definition next.
+    submission = db.session.get(Submission, submission_id, options=[joinedload(Submission.form_version)])
     if submission is None or submission.resident_id != g.resident.id:
         abort(404)
     if editable is True and submission.state not in EDITABLE:
@@ -339,10 +341,12 @@ def submit(submission_id: int):
         flash(_("まだ回答していないページがあります。"), "error")
         return redirect(url_for(".page", submission_id=submission.id, page_id=missing[0]["id"]))
     db.session.commit()
+    # submission_id, not submission.id: after the commit the object is expired, and reading it would
+    # open another transaction (on SQLite a write-locking one, as this is a POST) just for the id.
     if resubmitting:
         flash(_("直した内容で再提出しました。審査をはじめからやり直します。"), "info")
-        return redirect(url_for(".status", submission_id=submission.id))
-    return redirect(url_for(".confirmation", submission_id=submission.id))
+        return redirect(url_for(".status", submission_id=submission_id))
+    return redirect(url_for(".confirmation", submission_id=submission_id))
 
 
 @bp.get("/submissions/<int:submission_id>/confirmation")
