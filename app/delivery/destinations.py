@@ -183,7 +183,8 @@ class DestinationForm(BaseForm):
         valid = super().validate(extra_validators)
         needed = {"fax": self.fax_number, "email": self.email, "webhook": self.webhook_url}[_NEEDS[self.channel.data]]
         if valid and not needed.data:
-            needed.errors = [*needed.errors, _("この送付方法では、この項目が必要です。")]
+            # Named: the error summary lists this message away from its field, where 「この項目」 says nothing.
+            needed.errors = [*needed.errors, _("この送付方法では、%(field)sが必要です。", field=needed.label.text)]
             return False
         return valid
 
