@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import Office, Staff
 from app.audit.service import record as audit
@@ -129,7 +130,11 @@ def approvable_by(staff: Staff, submission: Submission) -> Approval | None:
     """The open approval row of the current step this staff member may decide, if any."""
     if submission.state != "in_review" or filed_by(staff, submission):
         return None
-    for approval in current_approvals(submission):
+    return _open_for(staff, current_approvals(submission))
+
+
+def _open_for(staff: Staff, step_approvals: list[Approval]) -> Approval | None:
+    for approval in step_approvals:
         if approval.state == "pending" and approval.office_id == staff.office_id and staff.has_role(approval.role):
             return approval
     return None
@@ -216,9 +221,15 @@ def approve(submission_id: int, staff: Staff) -> Approval:
     _check(submission, Action.APPROVE)
     if filed_by(staff, submission):
         raise NotPermitted(str(_l("ご自身が提出した申請は審査できません。")))
-    if already_approved_this_round(staff, submission):
+    # One read of the round's approvals serves both guards: four eyes, and whose task the step is. Read
+    # after the lock and past the identity map, so a decision committed meanwhile is seen.
+    in_round = list(db.session.scalars(
+        sa.select(Approval).where(Approval.submission_id == submission.id, Approval.round == submission.round)
+        .order_by(Approval.id).execution_options(populate_existing=True)
+    ))
+    if any(a.decided_by_id == staff.id for a in in_round):
         raise NotPermitted(str(_l("同じ申請の複数の段階を、一人で承認することはできません。")))
-    approval = approvable_by(staff, submission)
+    approval = _open_for(staff, [a for a in in_round if a.step_index == submission.current_step])
     if approval is None:
         raise Conflict(str(_l("この段階はすでに承認されたか、あなたの担当ではありません。画面を更新してください。")))
     now = utcnow()
@@ -229,7 +240,9 @@ def approve(submission_id: int, staff: Staff) -> Approval:
     )
     if taken.rowcount != 1:
         raise Conflict(str(_l("ほかの職員が先に承認しました。画面を更新してください。")))
-    db.session.refresh(approval)
+    # The row holds what this UPDATE wrote (it won the race): tell the session rather than read it back.
+    for key, value in (("state", "approved"), ("decided_by_id", staff.id), ("decided_at", now)):
+        set_committed_value(approval, key, value)
     record_history(submission, "approve", submission.state, actor_type="staff", actor_id=staff.id,
                    step_key=approval.step_key)
     audit("submission.approve", actor_type="staff", actor_id=staff.id, subject_type="submission",
