@@ -28,9 +28,9 @@ from app.submissions.models import Submission
 GENUINE_NEEDS = "every signature intact, valid, trusted against the service's root, nothing changed after it"
 
 
-def _timestamp_roots() -> list:
+def _timestamp_roots(root) -> list:
     path = current_app.config.get("MADOGUCHI_TSA_ROOT")
-    roots = [service.root_certificate()]
+    roots = [root]
     if path:
         roots.append(pki.load_cert(Path(path).read_bytes()))
     return roots
@@ -49,7 +49,7 @@ _reports_lock = threading.Lock()
 
 def _pdf_report(data: bytes) -> Report:
     roots, intermediates = [service.root_certificate()], service.chain_certificates()
-    crls, timestamp_roots = service.all_latest_crls(), _timestamp_roots()
+    crls, timestamp_roots = service.all_latest_crls(), _timestamp_roots(roots[0])
     key = (
         hashlib.sha256(data).digest(),
         tuple(hashlib.sha256(crl).digest() for crl in crls),
