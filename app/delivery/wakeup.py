@@ -29,8 +29,9 @@ from app.db import utcnow
 from app.extensions import db
 
 CHANNEL = "madoguchi_work"
-#: How often an idle worker on SQLite looks at the database's commit counter.
-SQLITE_CHECK_SECONDS = 0.01
+#: How often an idle worker on SQLite looks at the database's commit counter: ~10 ms added latency on average,
+#: about 1% of a core while idle.
+SQLITE_CHECK_SECONDS = 0.02
 
 
 def notify() -> None:
