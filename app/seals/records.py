@@ -88,8 +88,12 @@ def _sign(signer, body: bytes) -> bytes:
 
 def append(submission: Submission, *, document_id: int, approval_id: int | None, field_name: str, step: str,
            actor: dict, certificate: SealCertificate, signer, signed_revision_sha256: str) -> SealRecord:
+    # Core statements on the session's connection (same transaction): the ORM layer of Session.execute
+    # would double their cost. Its autoflush is done here instead, so pending attachments are read.
+    db.session.flush()
+    connection = db.session.connection()
     form, previous, attachments = "", None, {}
-    for kind, a, b, _position in db.session.execute(
+    for kind, a, b, _position in connection.execute(
             _CHAIN_CONTEXT, {"submission_id": submission.id, "form_version_id": submission.form_version_id}):
         if kind == "form":
             form = f"{a}@{b}"
@@ -122,7 +126,7 @@ def append(submission: Submission, *, document_id: int, approval_id: int | None,
     )
     # A plain INSERT, then the object attached as already persistent: the ORM's unit of work would take
     # twice as long for this one row. Later changes to it (the resulting revision) are ordinary UPDATEs.
-    record = SealRecord(id=db.session.execute(_INSERT, row).scalar_one(), **row)
+    record = SealRecord(id=connection.execute(_INSERT, row).scalar_one(), **row)
     make_transient_to_detached(record)
     db.session.add(record)
     return record
