@@ -90,7 +90,7 @@ class ListenWaiter(Waiter):
             # Drain what else has arrived: the pass that follows sees every commit that sent it.
             for _ in self._connection.notifies(timeout=0):
                 pass
-        except psycopg.Error as exc:
+        except (psycopg.Error, sa.exc.DBAPIError) as exc:  # the driver's own, or SQLAlchemy's on reconnecting
             # The server restarted or the connection dropped: sleep like a polling worker, then LISTEN again.
             current_app.logger.warning("worker wake-up connection lost: %s", exc)
             self.close()

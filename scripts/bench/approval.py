@@ -19,6 +19,7 @@ gone idle again (it also sends the deliveries, which must not queue in front of 
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import time
@@ -234,6 +235,8 @@ def main() -> None:
     if benchlib.pg_url():
         results += run("postgresql", benchlib.pg_url(), count, profile=args.profile)
     benchlib.report("approval", results)
+    # Context for the figures: on a shared 2-core machine they move with what else is running.
+    print("load average (1, 5, 15 min): " + ", ".join(f"{value:.2f}" for value in os.getloadavg()))
 
 
 if __name__ == "__main__":

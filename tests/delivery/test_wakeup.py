@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import sqlalchemy as sa
 
 from app import PROJECT_ROOT
@@ -89,5 +90,24 @@ def test_commits_that_add_no_work_do_not_end_the_wait(app, db):
         start = time.monotonic()
         waiter.wait(0.3)
         assert time.monotonic() - start >= 0.25
+    finally:
+        waiter.close()
+
+
+def test_a_lost_listen_connection_is_replaced(app, db):
+    """PostgreSQL restarted or the connection dropped: the worker polls once, then listens again."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's")
+    waiter = wakeup.waiter()
+    try:
+        db.session.execute(sa.select(sa.func.pg_terminate_backend(waiter._connection.info.backend_pid)))
+        db.session.commit()
+        waiter.wait(0.2)  # notices the loss and sleeps like a polling worker
+        waiter.wait(0.2)  # listens again, and returns at once to look for work committed meanwhile
+        enqueue(KIND, {}, idempotency_key="wakeup-test:after-reconnect")
+        db.session.commit()
+        start = time.monotonic()
+        waiter.wait(POLL_SECONDS)
+        assert time.monotonic() - start < POLL_SECONDS / 3
     finally:
         waiter.close()
