@@ -22,7 +22,9 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 import time
+import traceback
 
 import benchlib
 import pyotp
@@ -231,12 +233,19 @@ def main() -> None:
     args = benchlib.arguments(__doc__.splitlines()[0], profile={"action": "store_true",
                                                                "help": "profile the approve requests (cProfile)"})
     count = 10 if args.quick else 50
-    results = run("sqlite", None, count, profile=args.profile)
-    if benchlib.pg_url():
-        results += run("postgresql", benchlib.pg_url(), count, profile=args.profile)
+    databases = [("sqlite", None)] + ([("postgresql", benchlib.pg_url())] if benchlib.pg_url() else [])
+    results, failed = [], []
+    for database, url in databases:
+        try:
+            results += run(database, url, count, profile=args.profile)
+        except Exception:  # noqa: BLE001 — report the other database's figures, then fail
+            traceback.print_exc()
+            failed.append(database)
     benchlib.report("approval", results)
     # Context for the figures: on a shared 2-core machine they move with what else is running.
     print("load average (1, 5, 15 min): " + ", ".join(f"{value:.2f}" for value in os.getloadavg()))
+    if failed:
+        sys.exit(f"approval: the run on {', '.join(failed)} failed")
 
 
 if __name__ == "__main__":
