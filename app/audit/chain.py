@@ -113,7 +113,9 @@ def row_hasher():
 
     The names (action, actor and subject types) come from a small set, so their JSON encodings are
     kept (up to 1,024 of them, so memory stays bounded); ids and seq are almost always ints, whose
-    JSON is ``str``. Anything else takes the general path of ``hash_fields``.
+    JSON is ``str``. Anything else takes the general path of ``hash_fields``. ``prev_hash`` goes in
+    without escaping: the caller has already found it equal to the previous entry's hash (64 hex
+    digits, or the genesis zeros), as ``verify_chain`` does before hashing a row.
     """
     names: dict[str, str] = {}
     sha256 = hashlib.sha256
@@ -130,7 +132,7 @@ def row_hasher():
             f'{{"action":{names.get(action) or name(action)},'
             f'"actor_id":{str(actor_id) if type(actor_id) is int else _number(actor_id)},'
             f'"actor_type":{names.get(actor_type) or name(actor_type)},'
-            f'"created_at":"{created_at}","data":{data},"prev_hash":{_string(prev_hash)},'
+            f'"created_at":"{created_at}","data":{data},"prev_hash":"{prev_hash}",'
             f'"seq":{str(seq) if type(seq) is int else _number(seq)},'
             f'"subject_id":{str(subject_id) if type(subject_id) is int else _number(subject_id)},'
             f'"subject_type":{names.get(subject_type) or name(subject_type)}}}'
