@@ -34,7 +34,6 @@ from flask import current_app
 from app.db import utcnow, write_intent
 from app.delivery import jobs, mail
 from app.delivery.channels import CHANNEL_MODULES, Outgoing, PermanentDeliveryFailure
-from app.delivery.destinations import find
 from app.delivery.models import Delivery, Destination
 from app.extensions import db
 
@@ -65,6 +64,12 @@ def queue_delivery(submission, document, destination: Destination) -> Delivery:
     existing = db.session.scalar(sa.select(Delivery).where(Delivery.idempotency_key == key))
     if existing is not None:
         return existing
+    delivery = _new_delivery(submission, document, destination, key)
+    db.session.flush()
+    return delivery
+
+
+def _new_delivery(submission, document, destination: Destination, key: str) -> Delivery:
     revision = document.latest
     if revision is None:
         raise ValueError(f"document {document.id} has no stored bytes to deliver")
@@ -76,7 +81,6 @@ def queue_delivery(submission, document, destination: Destination) -> Delivery:
         message_id=mail.stable_message_id(key) if channel in ("email", "fax_email") else None,
     )
     db.session.add(delivery)
-    db.session.flush()
     return delivery
 
 
@@ -86,14 +90,26 @@ def write_deliveries(submission, document) -> list[Delivery]:
     Called by the organisation seal step, in its transaction, once the document is locked. A code the
     catalogue no longer knows cannot happen (sync validates it), so it raises rather than skipping; a
     deactivated destination still gets its row, which the worker marks dead with the reason, where staff
-    see it — never a silent omission.
+    see it — never a silent omission. Existing rows (a retried seal job) are returned, not duplicated.
     """
+    codes = list(submission.form_version.definition.get("destinations") or [])
+    if not codes:
+        return []
+    # Two reads for all destinations, not two per destination: this runs inside the organisation seal's
+    # transaction, on the path from the last approval click to the approved case.
+    found = {d.code: d for d in db.session.scalars(sa.select(Destination).where(Destination.code.in_(codes)))}
+    keys = {code: idempotency_key(submission.id, document.id, code) for code in codes}
+    existing = {d.idempotency_key: d for d in db.session.scalars(
+        sa.select(Delivery).where(Delivery.idempotency_key.in_(list(keys.values()))))}
     deliveries = []
-    for code in submission.form_version.definition.get("destinations") or []:
-        destination = find(code)
+    for code in codes:
+        destination = found.get(code)
         if destination is None:
             raise LookupError(f"unknown destination {code!r} in {submission.form_version.slug}")
-        deliveries.append(queue_delivery(submission, document, destination))
+        if keys[code] not in existing:  # a code named twice still gets one row
+            existing[keys[code]] = _new_delivery(submission, document, destination, keys[code])
+        deliveries.append(existing[keys[code]])
+    db.session.flush()
     return deliveries
 
 
