@@ -60,6 +60,9 @@ FONT_FILES: dict[str, tuple[str, ...]] = {
         "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf",
         "/usr/share/fonts/truetype/ipaexfont-gothic/ipaexg.ttf",
     ),
+    # Codes read back from a fax (the receipt number): a monospaced Latin face whose 5, 9 and Q stay
+    # apart at 98 lpi, where BIZ UD Gothic's 5 was dropped or read as 9 (tests/documents/test_fax_legibility.py).
+    "fonts/LiberationMono-Bold.ttf": ("/usr/share/fonts/truetype/liberation/LiberationMono-Bold.ttf",),
 }
 
 #: @font-face rules for FONT_FAMILY, applied to every render before the template's own CSS.
@@ -70,6 +73,8 @@ FONT_FACES_CSS = f"""
   src: url({ASSET_SCHEME}:fonts/BIZUDGothic-Bold.ttf); }}
 @font-face {{ font-family: "Madoguchi IPAexGothic"; font-weight: 400;
   src: url({ASSET_SCHEME}:fonts/ipaexg.ttf); }}
+@font-face {{ font-family: "Madoguchi Code"; font-weight: 700;
+  src: url({ASSET_SCHEME}:fonts/LiberationMono-Bold.ttf); }}
 html {{ font-family: {FONT_FAMILY}; color: #000; }}
 """
 

@@ -26,6 +26,7 @@ from PIL import Image
 from app.documents import fax
 from app.documents import service as documents
 from app.documents.pdf import render_with_boxes
+from app.submissions import service as submissions_service
 
 zxingcpp = pytest.importorskip("zxingcpp")
 
@@ -116,7 +117,13 @@ def decode_qr(page: Image.Image) -> list[str]:
 
 
 @pytest.fixture
-def cases(new_case):
+def cases(new_case, monkeypatch):
+    # Fixed receipt numbers that between them hold 24 of the 26 characters of the receipt alphabet (all
+    # but X and Y) instead of random ones: with random numbers a run would pass or fail by the luck of
+    # the draw. Over 80 random numbers in the code face of print.css, tesseract misread 2 at 204×98 (Q
+    # and 9 run together); with BIZ UD Gothic it had misread 10 of 40 (a leading 5 dropped, 5 read as 9).
+    receipts = iter(("2345-6789", "ACDE-FGHJ", "KMNP-QRVW"))
+    monkeypatch.setattr(submissions_service, "new_receipt_number", lambda: next(receipts))
     return {slug: new_case(slug, "in_review") for slug in FORMS}
 
 
