@@ -47,25 +47,34 @@ def _claimable(now: dt.datetime):
     )
 
 
-def claim_next(worker_id: str, kinds: list[str] | None = None) -> Job | None:
-    """Claim one due job (committing the claim) or return None."""
-    now = utcnow()
-    candidates = sa.select(Job.id).where(_claimable(now)).order_by(Job.run_after, Job.id).limit(5)
-    if kinds:
-        candidates = candidates.where(Job.kind.in_(kinds))
+def claim_one(model, claimable, values: dict) -> int | None:
+    """Claim one due row of ``model`` (a job or a delivery) with ``values``; commit the claim; return its id.
+
+    The conditional UPDATE repeats ``claimable``: of two workers racing for one row, only the one whose
+    UPDATE still sees it claimable gets rowcount 1. On PostgreSQL the candidates are picked with
+    FOR UPDATE SKIP LOCKED first, so workers do not queue on each other's rows.
+    """
+    candidates = sa.select(model.id).where(claimable).order_by(model.run_after, model.id).limit(5)
     if db.engine.dialect.name == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
-    for job_id in db.session.scalars(candidates).all():
+    for row_id in db.session.scalars(candidates).all():
         claimed = db.session.execute(
-            sa.update(Job)
-            .where(Job.id == job_id, _claimable(now))
-            .values(state="running", lease_until=now + LEASE, worker_id=worker_id, attempts=Job.attempts + 1)
+            sa.update(model).where(model.id == row_id, claimable).values(**values)
+            .execution_options(synchronize_session=False)
         )
         if claimed.rowcount == 1:
             db.session.commit()
-            return db.session.get(Job, job_id)
+            return row_id
     db.session.commit()
     return None
+
+
+def claim_next(worker_id: str) -> Job | None:
+    """Claim one due job (committing the claim) or return None."""
+    now = utcnow()
+    job_id = claim_one(Job, _claimable(now), {"state": "running", "lease_until": now + LEASE,
+                                               "worker_id": worker_id, "attempts": Job.attempts + 1})
+    return None if job_id is None else db.session.get(Job, job_id)
 
 
 def backoff(attempts: int) -> dt.timedelta:

@@ -145,24 +145,8 @@ def reap_expired_leases() -> int:
 def claim_next(worker_id: str) -> int | None:
     """Claim one due delivery (committing the claim); return its id, or None."""
     now = utcnow()
-    candidates = (
-        sa.select(Delivery.id).where(_claimable(now)).order_by(Delivery.run_after, Delivery.id).limit(5)
-    )
-    if db.engine.dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
-    for delivery_id in db.session.scalars(candidates).all():
-        claimed = db.session.execute(
-            sa.update(Delivery)
-            .where(Delivery.id == delivery_id, _claimable(now))
-            .values(state="sending", lease_until=now + lease(), worker_id=worker_id,
-                    attempts=Delivery.attempts + 1)
-            .execution_options(synchronize_session=False)
-        )
-        if claimed.rowcount == 1:
-            db.session.commit()
-            return delivery_id
-    db.session.commit()
-    return None
+    return jobs.claim_one(Delivery, _claimable(now), {"state": "sending", "lease_until": now + lease(),
+                                                       "worker_id": worker_id, "attempts": Delivery.attempts + 1})
 
 
 # ---- sending --------------------------------------------------------------------------------------------
