@@ -14,7 +14,6 @@ import re
 from pathlib import Path
 
 SLUG = "juminhyo"  # no upload or My Number: its answers can be copied between drafts as they are
-CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 
 
 def lua_string(text: str) -> str:
@@ -81,33 +80,20 @@ class Prepared:
         """Fill one draft through the pages, as a resident would, and keep its answers and progress."""
         from app.extensions import db
         from app.submissions.models import Submission
-        from tests.submissions.filing import page_data
+        from tests.helpers import csrf_token
+        from tests.submissions.filing import fill_pages
 
         resident_id = next(iter(self.sessions))
         cookie, _token = self.sessions[resident_id]
         client = self.app.test_client()
         client.set_cookie(self.app.config["SESSION_COOKIE_NAME"], cookie)
         start = client.get(f"/forms/{SLUG}")
-        response = client.post(f"/forms/{SLUG}/start", data={"csrf_token": _csrf(start)})
+        response = client.post(f"/forms/{SLUG}/start", data={"csrf_token": csrf_token(start)})
         location = response.headers["Location"]
         with self.app.app_context():
             draft_id = int(re.search(r"/drafts/(\d+)/", location).group(1))
             definition = db.session.get(Submission, draft_id).form_version.definition
-        answers: dict = {}
-        for _ in range(len(definition["pages"]) + 1):
-            if "/check" in location:
-                break
-            page_id = location.rsplit("/", 1)[-1].split("?")[0]
-            page = next(p for p in definition["pages"] if p["id"] == page_id)
-            shown = client.get(location)
-            data = page_data(page, answers, {})
-            answers.update({k: v for k, v in data.items() if isinstance(v, str)})
-            response = client.post(location, data={**data, "csrf_token": _csrf(shown), "action": "next"})
-            if response.status_code != 302:
-                raise RuntimeError(f"filling page {page_id} failed with {response.status_code}")
-            location = response.headers["Location"]
-        if "/check" not in location:
-            raise RuntimeError("the template draft never reached the check page")
+        fill_pages(client, location, definition)  # through the real pages, with their validation
         with self.app.app_context():
             draft = db.session.get(Submission, draft_id)
             self.template = (draft.form_version_id, dict(draft.answers), dict(draft.progress))
@@ -165,8 +151,3 @@ class Prepared:
             return count
 
 
-def _csrf(response) -> str:
-    match = CSRF_RE.search(response.get_data(as_text=True))
-    if not match:
-        raise RuntimeError("no CSRF token on the page")
-    return match.group(1)

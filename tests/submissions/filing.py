@@ -63,15 +63,8 @@ def page_data(page: dict, answers: dict, overrides: dict) -> dict:
     return data
 
 
-def file_form(client, definition: dict, overrides: dict | None = None) -> str:
-    """Start, fill every page, check and submit; return the receipt number shown to the resident."""
-    overrides = overrides or {}
-    slug = definition["slug"]
-    start_page = client.get(f"/forms/{slug}")
-    assert start_page.status_code == 200
-    response = client.post(f"/forms/{slug}/start", data={"csrf_token": csrf_token(start_page)})
-    assert response.status_code == 302
-    location = response.headers["Location"]
+def fill_pages(client, location: str, definition: dict, overrides: dict | None = None) -> str:
+    """Answer each page of a started draft from ``location`` on, as the pages lead; return the check page's address."""
     answers: dict = {}
     for _ in range(len(definition["pages"]) + 1):
         if "/check" in location:
@@ -80,13 +73,25 @@ def file_form(client, definition: dict, overrides: dict | None = None) -> str:
         page = next(p for p in definition["pages"] if p["id"] == page_id)
         form_page = client.get(location)
         assert form_page.status_code == 200, form_page.get_data(as_text=True)[:500]
-        data = page_data(page, answers, overrides)
+        data = page_data(page, answers, overrides or {})
         answers.update({k: v for k, v in data.items() if isinstance(v, str)})
         data.update({"csrf_token": csrf_token(form_page), "action": "next"})
         response = client.post(location, data=data, content_type="multipart/form-data")
         assert response.status_code == 302, _errors(response)
         location = response.headers["Location"]
-    check = client.get(location)
+    assert "/check" in location, f"the pages never led to the check page (last: {location})"
+    return location
+
+
+def file_form(client, definition: dict, overrides: dict | None = None) -> str:
+    """Start, fill every page, check and submit; return the receipt number shown to the resident."""
+    overrides = overrides or {}
+    slug = definition["slug"]
+    start_page = client.get(f"/forms/{slug}")
+    assert start_page.status_code == 200
+    response = client.post(f"/forms/{slug}/start", data={"csrf_token": csrf_token(start_page)})
+    assert response.status_code == 302
+    check = client.get(fill_pages(client, response.headers["Location"], definition, overrides))
     assert check.status_code == 200
     submit_url = re.search(r'action="(/drafts/\d+/submit)"', check.get_data(as_text=True)).group(1)
     response = client.post(submit_url, data={"csrf_token": csrf_token(check), "declaration": "y"})
