@@ -12,7 +12,7 @@ from pathlib import Path
 
 import jsonschema
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defer, selectinload
 
 from app.accounts.models import Office
 from app.catalogue.definition import (
@@ -261,8 +261,12 @@ def _upsert_offices(offices: dict[str, dict], existing: dict[str, Office], repor
     db.session.flush()
 
 
-def published_forms() -> list[FormVersion]:
-    """The latest version of every published form, by slug."""
+def published_forms(*, with_definitions: bool = True) -> list[FormVersion]:
+    """The latest version of every published form, by slug.
+
+    ``with_definitions=False`` leaves each definition (tens of kilobytes of JSON) unloaded until read,
+    for lists that show only titles, such as the office queue's form filter.
+    """
     latest = (
         sa.select(FormVersion.slug, sa.func.max(FormVersion.version).label("version"))
         .group_by(FormVersion.slug)
@@ -274,6 +278,8 @@ def published_forms() -> list[FormVersion]:
         .options(selectinload(FormVersion.office))
         .order_by(FormVersion.slug)
     )
+    if not with_definitions:
+        statement = statement.options(defer(FormVersion.definition))
     return list(db.session.scalars(statement))
 
 

@@ -153,22 +153,6 @@ def service_level_days(version: FormVersion) -> int | None:
     return days
 
 
-def form_choices() -> list[FormVersion]:
-    """The latest version of every form, for the filter: ``catalogue.service.published_forms`` without
-    loading each definition, which the filter does not show (it was a third of a queue page's time)."""
-    latest = (
-        sa.select(FormVersion.slug, sa.func.max(FormVersion.version).label("version"))
-        .group_by(FormVersion.slug)
-        .subquery()
-    )
-    return list(db.session.scalars(
-        sa.select(FormVersion)
-        .join(latest, sa.and_(FormVersion.slug == latest.c.slug, FormVersion.version == latest.c.version))
-        .options(sa.orm.defer(FormVersion.definition))
-        .order_by(FormVersion.slug)
-    ))
-
-
 def is_overdue(submission: Submission, now: dt.datetime | None = None) -> bool:
     """Past the form's service level (処理期間) and still undecided."""
     days = service_level_days(submission.form_version)

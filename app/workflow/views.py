@@ -19,6 +19,7 @@ from app.accounts.models import Staff
 from app.accounts.staff_session import staff_required
 from app.audit.service import record as audit
 from app.audit.service import record_read
+from app.catalogue.service import published_forms
 from app.db import utcnow
 from app.delivery.dashboard import deliveries_for
 from app.documents import service as documents
@@ -62,7 +63,7 @@ def queue_view():
         rows, cursor = queue.task_page(g.staff, filters)
     next_url = url_for(".queue_view", **{**args.to_dict(), "after": cursor}) if cursor else None
     return render_template("office/queue.html", rows=rows, next_url=next_url, filters=filters, wide=True,
-                           forms=queue.form_choices(), is_overdue=queue.is_overdue)
+                           forms=published_forms(with_definitions=False), is_overdue=queue.is_overdue)
 
 
 @bp.get("/cases/<int:submission_id>")
