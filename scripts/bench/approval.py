@@ -20,17 +20,17 @@ gone idle again (it also sends the deliveries, which must not queue in front of 
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 import time
 import traceback
 
 import benchlib
-import pyotp
 import sqlalchemy as sa
 
-CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+from tests.helpers import csrf_token
+from tests.staff_fixtures import sign_in_staff
+
 PASSWORD = "approval bench password 2026"
 #: How often the bench looks for the worker's result. On PostgreSQL each look is a round trip to a server
 #: process that competes with the worker for the same cores, so it looks less often there.
@@ -81,22 +81,6 @@ def seed(app, count: int) -> tuple[dict, list[int]]:
             ids.append(draft.id)
         db.session.commit()
     return staff, ids
-
-
-def sign_in(client, email: str, password: str, secret: str) -> None:
-    page = client.get("/office/sign-in")
-    response = client.post("/office/sign-in", data={"csrf_token": token(page), "email": email, "password": password})
-    assert response.status_code == 302, response.status_code
-    location = response.headers["Location"]
-    page = client.get(location)
-    response = client.post(location, data={"csrf_token": token(page), "code": pyotp.TOTP(secret).now()})
-    assert response.status_code == 302 and "/office" in response.headers["Location"], response.status_code
-
-
-def token(response) -> str:
-    match = CSRF.search(response.get_data(as_text=True))
-    assert match, "no CSRF token on the page"
-    return match.group(1)
 
 
 class Probe:
@@ -172,8 +156,9 @@ def run(database: str, database_url: str | None, count: int, *, profile: bool = 
         clients = {}
         for role, (email, password, secret) in staff.items():
             clients[role] = app.test_client()
-            sign_in(clients[role], email, password, secret)
-        csrf = {role: token(client.get(f"/office/cases/{ids[0]}")) for role, client in clients.items()}
+            with app.app_context():
+                sign_in_staff(clients[role], email, password, secret)
+        csrf = {role: csrf_token(client.get(f"/office/cases/{ids[0]}")) for role, client in clients.items()}
 
         clicks, steps, lasts = [], [], []
         profiler = None
