@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import http.cookiejar
-import re
-import socket
 import subprocess
 import sys
 import threading
@@ -29,13 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import benchlib  # noqa: E402
 
-CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.helpers import CSRF_RE, free_port  # noqa: E402
 
 
 class Client:

@@ -32,6 +32,8 @@ from pathlib import Path
 import benchlib
 from benchlib import ROOT, VENV_BIN, Instance, Result
 
+from tests.helpers import free_port
+
 HERE = Path(__file__).resolve().parent
 LUA = HERE / "submit.lua"
 RATIO_TARGET, P99_TARGET_MS, AIM = 0.5, 100.0, 500
@@ -40,12 +42,6 @@ WARMUP_DRAFTS_PER_SECOND = 2500
 #: Later rounds get this many times the warm-up's rate (at least FLOOR/s): preparing drafts takes
 #: time too, and a round that ran out would show as errors, never as a quiet re-submit.
 HEADROOM, FLOOR = 5, 300
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def gunicorn_command(spec: str, port: int) -> list[str]:
