@@ -1,27 +1,25 @@
-"""Madoguchi (窓口): digital government forms for Japanese municipalities."""
+"""Madoguchi (窓口): digital government forms for Japanese municipalities.
+
+``create_app`` wires the house together: configuration, extensions, the blueprints of each domain, the
+request's unit of work and error handlers, the worker's job handlers, the signals between domains,
+and the CLI. The map of the packages is in README.md ("Where things are").
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, g, has_request_context, request, session
+from flask import Flask, g, request
+from flask_babel import get_locale
 
 from app.config import load_config
+from app.db import write_intent
 from app.extensions import babel, csrf, db, limiter, migrate
+from app.i18n import select_locale
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-LOCALES = ("ja", "en")
 #: How long a SQLite writer waits for the write lock before "database is locked".
 BUSY_TIMEOUT_MS = 10000
-
-
-def select_locale() -> str:
-    if not has_request_context():  # the worker and the CLI: mail picks its locale with force_locale
-        return "ja"
-    chosen = session.get("locale")
-    if chosen in LOCALES:
-        return chosen
-    return "ja"
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -41,63 +39,74 @@ def create_app(config: dict | None = None) -> Flask:
     limiter.init_app(app)
     _configure_sqlite(app)
 
-    from app import models  # noqa: F401  (registers every table on the metadata)
-    from app.accounts.staff_views import bp as staff_auth_bp
-    from app.accounts.views import bp as accounts_bp
-    from app.api.views import bp as api_bp
-    from app.delivery.dashboard import bp as deliveries_bp
-    from app.delivery.destinations import bp as destinations_admin_bp
-    from app.delivery.views import bp as dev_mail_bp
-    from app.delivery.views import webhook_bp as dev_webhook_bp
-    from app.errors import register_error_handlers
-    from app.health import bp as health_bp
-    from app.seals.views import api_bp as verify_api_bp
-    from app.seals.views import bp as verify_bp
-    from app.submissions.views import bp as submissions_bp
-    from app.web import bp as web_bp
-    from app.web import register_template_helpers
-    from app.workflow.views import bp as office_bp
+    from app import http, models  # noqa: F401  (models: registers every table on the metadata)
 
-    app.register_blueprint(web_bp)
-    app.register_blueprint(health_bp)
-    app.register_blueprint(accounts_bp)
-    app.register_blueprint(staff_auth_bp)
-    app.register_blueprint(submissions_bp)
-    app.register_blueprint(api_bp)
-    app.register_blueprint(office_bp)
-    app.register_blueprint(verify_bp)
-    app.register_blueprint(verify_api_bp)
-    app.register_blueprint(destinations_admin_bp)
-    app.register_blueprint(deliveries_bp)
-    if app.config["MADOGUCHI_ENV"] == "development":
-        app.register_blueprint(dev_mail_bp)
-        app.register_blueprint(dev_webhook_bp)
-        csrf.exempt(dev_webhook_bp)
-    register_error_handlers(app)
-    register_template_helpers(app)
+    # The unit of work first: after_request functions run in reverse order, so the commit runs last.
+    http.register_unit_of_work(app)
+    http.register_security_headers(app)
+    http.register_error_handlers(app)
+    _register_blueprints(app)
+    _register_template_helpers(app)
+    _register_background_work()
 
     from app.cli import register_cli
-    from app.seals.jobs import register as register_seal_jobs
-    from app.workflow.jobs import register as register_workflow_jobs
 
     register_cli(app)
-    register_workflow_jobs()
-    register_seal_jobs()
-
-    @app.after_request
-    def security_headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
-        )
-        if request.path.startswith(("/drafts", "/submissions", "/account", "/office")):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
-
     return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.accounts.staff_views import bp as staff_auth_bp
+    from app.accounts.views import bp as accounts_bp
+    from app.api.verify_pages import bp as verify_bp
+    from app.api.views import bp as api_bp
+    from app.api.views import verify_api_bp
+    from app.delivery.admin import bp as destinations_admin_bp
+    from app.delivery.dashboard import bp as deliveries_bp
+    from app.health import bp as health_bp
+    from app.submissions.portal import bp as web_bp
+    from app.submissions.views import bp as submissions_bp
+    from app.workflow.views import bp as office_bp
+
+    for blueprint in (web_bp, health_bp, accounts_bp, staff_auth_bp, submissions_bp, api_bp, verify_api_bp,
+                      office_bp, verify_bp, destinations_admin_bp, deliveries_bp):
+        app.register_blueprint(blueprint)
+    if app.config["MADOGUCHI_ENV"] == "development":
+        from app import devtools
+
+        devtools.register(app)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from app.accounts.roles import role_description, role_labels
+    from app.accounts.session import idle_seconds_left
+    from app.i18n import localized
+    from app.submissions.labels import action_label, state_label
+
+    def localized_text(text: dict | None) -> str:
+        return localized(text, str(get_locale()))
+
+    # Globals rather than a context processor: imported macros see globals but not the render context.
+    app.jinja_env.globals.update(localized=localized_text, state_label=state_label, action_label=action_label,
+                                 role_labels=role_labels, role_description=role_description,
+                                 idle_seconds_left=idle_seconds_left)
+
+    @app.context_processor
+    def inject():
+        return {"current_locale": str(get_locale())}
+
+
+def _register_background_work() -> None:
+    """The worker's handlers and work sources, and the signals between domains (idempotent)."""
+    from app.delivery import outbox
+    from app.seals import jobs as seal_jobs
+    from app.workflow import jobs as workflow_jobs
+    from app.workflow import signals
+
+    workflow_jobs.register()
+    seal_jobs.register()
+    outbox.register()
+    signals.connect()
 
 
 def _configure_sqlite(app: Flask) -> None:
@@ -108,7 +117,6 @@ def _configure_sqlite(app: Flask) -> None:
     import sqlalchemy as sa
 
     from app import sqlite_writers
-    from app.db import write_intent
 
     with app.app_context():
         engine = db.engine
@@ -132,7 +140,8 @@ def _configure_sqlite(app: Flask) -> None:
 
     @app.before_request
     def declare_write_intent():
-        if request.method not in ("GET", "HEAD", "OPTIONS"):
+        view = app.view_functions.get(request.endpoint)
+        if request.method not in ("GET", "HEAD", "OPTIONS") or getattr(view, "writes", False):
             g.write_intent_token = write_intent.set(True)
 
     @app.teardown_request

@@ -12,6 +12,9 @@ import os
 import secrets
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 #: Secrets that production must receive from the environment.
 REQUIRED_SECRETS = ("SECRET_KEY", "MADOGUCHI_KEY_PASSPHRASE", "MADOGUCHI_FIELD_KEY", "MADOGUCHI_AUDIT_KEY")
 
@@ -22,9 +25,9 @@ class ConfigurationError(RuntimeError):
 
 def _new_audit_key() -> str:
     """An Ed25519 private key in PEM (MADOGUCHI_AUDIT_KEY signs audit checkpoints)."""
-    from app.audit.checkpoint import new_private_pem
-
-    return new_private_pem().strip()
+    pem = Ed25519PrivateKey.generate().private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                     serialization.NoEncryption())
+    return pem.decode().strip()
 
 
 #: Development secrets that are not random strings: name → generator.

@@ -28,6 +28,13 @@ NAMING_CONVENTION = {
 write_intent: ContextVar[bool] = ContextVar("write_intent", default=False)
 
 
+def writes(view):
+    """Mark a view that writes even when read with GET (an audited read, a restored entry): on SQLite its
+    request's transaction then takes the write lock from its first statement (``write_intent``)."""
+    view.writes = True
+    return view
+
+
 @contextlib.contextmanager
 def intending_to_write():
     token = write_intent.set(True)

@@ -20,9 +20,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
 
-import tests.conftest as root_conftest
 from app import PROJECT_ROOT, create_app
 from app.extensions import db
+from tests.support.plugin import app_config
 
 VERSIONS = PROJECT_ROOT / "migrations" / "versions"
 NAME_RE = re.compile(r"^(\d{4})_[a-z0-9_]+\.py$")
@@ -94,7 +94,7 @@ def fresh_database_url(database_url, tmp_path):
 
 @pytest.fixture
 def migration_app(fresh_database_url, tmp_path):
-    app = create_app(root_conftest.test_config(tmp_path / "instance", fresh_database_url))
+    app = create_app(app_config(tmp_path / "instance", fresh_database_url))
     with app.app_context():
         yield app
         db.session.remove()

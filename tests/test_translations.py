@@ -22,7 +22,7 @@ from babel.messages.pofile import read_po
 from flask import has_request_context
 from jinja2 import Environment, nodes
 
-from tests.helpers import csrf_token
+from tests.support.http import csrf_token
 
 ROOT = Path(__file__).resolve().parent.parent
 BABEL_CFG = ROOT / "babel.cfg"
@@ -188,8 +188,9 @@ def _visible_text(html: str) -> str:
 
 def test_switching_to_english_shows_english_pages(client, db):
     from app.catalogue.service import built_in_catalogue_dir, sync_catalogue
+    from app.cli import catalogue_references
 
-    sync_catalogue([built_in_catalogue_dir()])
+    sync_catalogue([built_in_catalogue_dir()], catalogue_references())
     db.session.commit()
 
     home = client.get("/")
@@ -233,8 +234,8 @@ def test_mail_renders_in_the_recipients_language_without_a_request(db, template)
     """The worker and the CLI queue mail in an app context with no request: force_locale must still work."""
     import sqlalchemy as sa
 
-    from app.delivery.mail import queue_mail
-    from app.delivery.models import Job
+    from app.jobs.mail import queue_mail
+    from app.jobs.models import Job
 
     assert not has_request_context()
     for locale in ("en", "ja"):
@@ -258,8 +259,8 @@ def test_mail_language_is_the_recipients_not_the_requests(app, db):
     import sqlalchemy as sa
     from flask_babel import get_locale, gettext
 
-    from app.delivery.mail import queue_mail
-    from app.delivery.models import Job
+    from app.jobs.mail import queue_mail
+    from app.jobs.models import Job
 
     with app.test_request_context("/"):
         from flask import session

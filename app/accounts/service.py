@@ -1,6 +1,6 @@
 """Resident accounts: passwords, sign-up, sign-in, e-mail confirmation and password reset.
 
-Services flush and never commit; the view commits once. Nothing here says whether an address has an
+Services flush and never commit; the request commits once. Nothing here says whether an address has an
 account: the pages for sign-in, sign-up and reset say the same thing either way (no enumeration), and
 the work done for an unknown address costs about the same as for a known one (a dummy Argon2 check).
 """
@@ -24,12 +24,11 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import Resident
-from app.catalogue.errors import InvalidValue
-from app.catalogue.jp import parse_email
 from app.db import utcnow
-from app.delivery.mail import queue_mail
 from app.errors import DomainError, ValidationFailed
 from app.extensions import db
+from app.jobs.mail import queue_mail
+from app.jp import InvalidValue, parse_email
 
 CONFIRM_MAX_AGE = dt.timedelta(days=3)
 RESET_MAX_AGE = dt.timedelta(hours=1)

@@ -8,20 +8,11 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.accounts.forms import BaseForm, valid_email
+from app.accounts.forms import valid_email
 from app.accounts.models import STAFF_ROLES
+from app.accounts.roles import ROLE_DESCRIPTIONS
 from app.accounts.staff_service import DISPLAY_NAME_MAX_LENGTH, normalize_code
-
-ROLE_LABELS = {
-    "clerk": _l("担当（審査）"),
-    "approver": _l("決裁者（課長など）"),
-    "counter_clerk": _l("窓口職員（代理入力）"),
-    "admin": _l("管理者"),
-}
-
-
-def role_label(role: str) -> str:
-    return str(ROLE_LABELS.get(role, role))
+from app.forms import BaseForm
 
 
 def six_digits(form, field) -> None:
@@ -68,14 +59,10 @@ class StaffCreateForm(BaseForm):
     )
     roles = MultiCheckboxField(
         _l("役割"),
-        choices=[SelectChoice(role, ROLE_LABELS[role]) for role in STAFF_ROLES],
+        choices=[SelectChoice(role, ROLE_DESCRIPTIONS[role]) for role in STAFF_ROLES],
         validate_choice=False,  # the service checks, and says what is wrong in the user's language
     )
 
     def validate_roles(self, field) -> None:
         if not field.data:
             raise ValidationError(_l("役割を1つ以上選んでください。"))
-
-
-class ActionForm(BaseForm):
-    """Only a CSRF token: the buttons that stop and restart an account."""

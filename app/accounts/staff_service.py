@@ -28,13 +28,13 @@ from app.accounts.service import (
     hash_password,
     normalize_email,
 )
+from app.accounts.signals import staff_created
 from app.audit.service import record as audit
-from app.catalogue.errors import InvalidValue
 from app.db import utcnow
-from app.delivery.jobs import enqueue
 from app.errors import ValidationFailed
 from app.extensions import db
 from app.fieldcrypt import decrypt_json, encrypt_json
+from app.jp import InvalidValue
 
 #: Shown in authenticator apps next to the account name.
 TOTP_ISSUER = "Madoguchi"
@@ -121,10 +121,6 @@ def _checked_roles(roles) -> list[str]:
     return chosen
 
 
-#: Handled by app.seals.jobs (the worker): accounts only names the job.
-ISSUE_CERTIFICATE_JOB = "seals.issue_staff_certificate"
-
-
 def create_staff(
     email: str,
     display_name: str,
@@ -185,8 +181,7 @@ def create_staff(
         staff.totp_enrolled_at = utcnow()
         db.session.flush()
     _audit("staff.create", staff, actor, office_id=office.id, roles=chosen_roles, enrolled=enrolled)
-    # The seal certificate is issued by the worker: the web process that created the account holds no CA key.
-    enqueue(ISSUE_CERTIFICATE_JOB, {"staff_id": staff.id}, idempotency_key=f"staff-certificate:{staff.id}")
+    staff_created.send(staff)
     return staff, password, secret
 
 
@@ -226,12 +221,6 @@ def record_sign_in(staff: Staff, *, enrolled_now: bool = False) -> None:
 
 def record_sign_out(staff: Staff) -> None:
     _audit("staff.sign_out", staff, staff)
-
-
-def end_sessions(staff: Staff) -> None:
-    """Sign this staff member out everywhere (sign-out does this)."""
-    staff.session_version += 1
-    db.session.flush()
 
 
 def list_staff() -> list[Staff]:
@@ -311,8 +300,8 @@ def complete_enrolment(staff: Staff) -> None:
         db.session.flush()
 
 
-def second_factor_age(staff: Staff) -> dt.timedelta | None:
-    """Time since the last successful code (for actions that want a fresh second factor)."""
-    if staff.last_second_factor_at is None:
-        return None
-    return utcnow() - staff.last_second_factor_at
+def second_factor_is_fresh(staff: Staff) -> bool:
+    """Whether the staff member gave a TOTP code within ``SEAL_FRESH_MINUTES``: applying a seal asks for
+    a recent second factor, not only a live session."""
+    limit = dt.timedelta(minutes=current_app.config["SEAL_FRESH_MINUTES"])
+    return staff.last_second_factor_at is not None and utcnow() - staff.last_second_factor_at <= limit

@@ -2,7 +2,7 @@
 staff session's keep-alive, and the administrator's staff page.
 
 Like the resident's sign-in, a failure reads the same for an unknown address, a wrong password and a
-deactivated account. Every POST carries a CSRF token (CSRFProtect); the view commits once.
+deactivated account. Every POST carries a CSRF token (CSRFProtect); the request commits once.
 """
 
 from __future__ import annotations
@@ -19,12 +19,14 @@ from wtforms.fields.choices import SelectChoice
 from app.accounts import staff_service, staff_session
 from app.accounts.forms import SignInForm
 from app.accounts.models import STAFF_ROLES, Office, Staff
-from app.accounts.staff_forms import ActionForm, CodeForm, StaffCreateForm, role_label
+from app.accounts.staff_forms import CodeForm, StaffCreateForm
 from app.accounts.staff_session import staff_required
 from app.accounts.views import submitted_email_key
+from app.db import writes
 from app.errors import ValidationFailed
 from app.extensions import db, limiter
-from app.web import safe_next
+from app.forms import ButtonForm
+from app.http import safe_next
 
 bp = Blueprint("staff_auth", __name__, url_prefix="/office")
 
@@ -46,7 +48,6 @@ def office_home() -> str:
 def _office_helpers():
     return {
         "office_home": office_home,
-        "role_label": role_label,
         "staff_idle_seconds_left": staff_session.staff_idle_seconds_left,
     }
 
@@ -98,7 +99,6 @@ def sign_in():
             )
         else:
             staff_session.begin_sign_in(staff)
-            db.session.commit()  # a password rehash, if the parameters were raised
             step = ".code" if staff.is_enrolled else ".enrol"
             return redirect(url_for(step, next=next_url))
     return _page("office/auth/sign_in.html", form, next_url=next_url, expired=g.get("staff_session_expired"))
@@ -119,7 +119,6 @@ def code():
         if staff_service.verify_totp(staff, form.code.data):
             staff_service.record_sign_in(staff)
             staff_session.complete_sign_in(staff)
-            db.session.commit()
             return redirect(safe_next(next_url, office_home()))
         db.session.rollback()
         form.add_error("code", _bad_code_message(), default="code")
@@ -127,6 +126,7 @@ def code():
 
 
 @bp.route("/enrol", methods=["GET", "POST"])
+@writes  # a GET stores a new secret for an account that has none
 @limiter.limit("10/minute", methods=["POST"])
 @limiter.limit("10 per 15 minute", key_func=_pending_staff_key, methods=["POST"])
 def enrol():
@@ -142,7 +142,6 @@ def enrol():
             staff_service.complete_enrolment(staff)
             staff_service.record_sign_in(staff, enrolled_now=True)
             staff_session.complete_sign_in(staff)
-            db.session.commit()
             flash(
                 _("認証アプリの設定が完了しました。次回からは、サインインのたびに確認コードを入力します。"), "success"
             )
@@ -151,7 +150,6 @@ def enrol():
         form.add_error("code", _bad_code_message(), default="code")
     if staff_service.totp_secret(staff) is None:
         staff_service.set_totp_secret(staff, staff_service.new_totp_secret())
-        db.session.commit()
     secret = staff_service.totp_secret(staff)
     return _page(
         "office/auth/enrol.html",
@@ -177,7 +175,6 @@ def sign_out():
     if staff is not None:
         staff_service.record_sign_out(staff)
     staff_session.sign_out(staff)
-    db.session.commit()
     flash(_("サインアウトしました。"), "success")
     return redirect(url_for(".sign_in"))
 
@@ -218,7 +215,7 @@ def _staff_page(form: StaffCreateForm):
         "office/admin/staff.html",
         form,
         staff_list=staff_service.list_staff(),
-        action_form=ActionForm(),
+        action_form=ButtonForm(),
         roles=STAFF_ROLES,
     )
 
@@ -237,7 +234,6 @@ def admin_staff():
             db.session.rollback()
             form.add_error(exc.field, exc.message)
             return _staff_page(form)
-        db.session.commit()
         # The initial password is shown on this response only: it is stored nowhere but as a hash.
         return _page("office/admin/staff_created.html", staff=staff, password=password, status=201)
     return _staff_page(form)
@@ -253,14 +249,13 @@ def _target(staff_id: int) -> Staff:
 @bp.post("/admin/staff/<int:staff_id>/deactivate")
 @staff_required("admin")
 def deactivate_staff(staff_id: int):
-    if not ActionForm().validate_on_submit():
+    if not ButtonForm().validate_on_submit():
         abort(400)
     staff = _target(staff_id)
     if staff.id == g.staff.id:
         flash(_("ご自身のアカウントは停止できません。別の管理者に依頼してください。"), "error")
         return redirect(url_for(".admin_staff"))
     staff_service.deactivate(staff, actor=g.staff)
-    db.session.commit()
     flash(
         _(
             "%(name)s さんのアカウントを停止しました。サインイン中の画面も、次の操作で終了します。",
@@ -274,10 +269,9 @@ def deactivate_staff(staff_id: int):
 @bp.post("/admin/staff/<int:staff_id>/reactivate")
 @staff_required("admin")
 def reactivate_staff(staff_id: int):
-    if not ActionForm().validate_on_submit():
+    if not ButtonForm().validate_on_submit():
         abort(400)
     staff = _target(staff_id)
     staff_service.reactivate(staff, actor=g.staff)
-    db.session.commit()
     flash(_("%(name)s さんのアカウントを再開しました。", name=staff.display_name), "success")
     return redirect(url_for(".admin_staff"))

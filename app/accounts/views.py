@@ -17,10 +17,10 @@ from app.accounts import service
 from app.accounts import session as account_session
 from app.accounts.forms import ResendConfirmationForm, ResetPasswordForm, ResetRequestForm, SignInForm, SignUpForm
 from app.accounts.models import Resident
-from app.catalogue.errors import InvalidValue
 from app.errors import ValidationFailed
 from app.extensions import db, limiter
-from app.web import safe_next
+from app.http import safe_next
+from app.jp import InvalidValue
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
 
@@ -68,7 +68,6 @@ def sign_up():
             db.session.rollback()
             form.add_error(exc.field, exc.message)
             return _page("accounts/sign_up.html", form)
-        db.session.commit()
         return redirect(url_for(".check_email", kind="sign-up"))
     return _page("accounts/sign_up.html", form)
 
@@ -92,7 +91,6 @@ def confirm(token: str):
     except service.InvalidLink as exc:
         db.session.rollback()
         return _page("accounts/link_invalid.html", status=400, message=exc.message, kind="confirm")
-    db.session.commit()
     flash(_("メールアドレスを確認しました。サインインしてください。"), "success")
     return redirect(url_for(".sign_in"))
 
@@ -107,7 +105,6 @@ def resend_confirmation():
         return redirect(url_for(".sign_in"))
     if not resident.is_confirmed:
         service.send_confirmation(resident)
-        db.session.commit()
     return redirect(url_for(".check_email", kind="sign-up"))
 
 
@@ -135,14 +132,12 @@ def sign_in():
             )
         elif not resident.is_confirmed:
             # Only someone who knows the password learns that the address is unconfirmed.
-            db.session.commit()
             session[_UNCONFIRMED] = resident.id
             resend_form = ResendConfirmationForm()
         else:
             service.record_sign_in(resident)
             account_session.sign_in(resident)
             session.setdefault("locale", resident.locale)
-            db.session.commit()
             return redirect(safe_next(next_url, _default_after_sign_in()))
     status = 403 if resend_form is not None else None
     return _page("accounts/sign_in.html", form, status=status, next_url=next_url, resend_form=resend_form)
@@ -153,7 +148,6 @@ def sign_out():
     # Ends every session of this resident, not just this browser's cookie: the version in the
     # database moves on, and any copy of the old cookie is refused from now on.
     account_session.sign_out(g.get("resident"))
-    db.session.commit()
     flash(_("サインアウトしました。"), "success")
     return redirect(url_for(".sign_in"))
 
@@ -168,7 +162,6 @@ def reset_request():
     form = ResetRequestForm()
     if form.validate_on_submit():
         service.request_password_reset(form.email.data)
-        db.session.commit()
         return redirect(url_for(".check_email", kind="reset"))
     return _page("accounts/reset_request.html", form)
 
@@ -188,7 +181,6 @@ def reset_password(token: str):
             db.session.rollback()
             form.add_error(exc.field, exc.message, default="password")
             return _page("accounts/reset_password.html", form, email=resident.email)
-        db.session.commit()
         account_session.sign_out(None)  # this browser's session (if any) died with the version bump
         flash(_("パスワードを変更しました。新しいパスワードでサインインしてください。"), "success")
         return redirect(url_for(".sign_in"))

@@ -91,22 +91,6 @@ def record(
     return event
 
 
-def record_read(action: str, **fields) -> AuditEvent:
-    """Record a read made by a GET request, committed in a write transaction of its own.
-
-    A GET runs in a deferred (read) transaction on SQLite; turning it into a writer fails when another
-    writer committed meanwhile, so the read transaction ends first and the write declares itself.
-    This is the one audit call that commits: the request it records changes nothing else.
-    """
-    from app.db import intending_to_write
-
-    db.session.commit()
-    with intending_to_write():
-        event = record(action, **fields)
-        db.session.commit()
-    return event
-
-
 def events_for_subject(subject_type: str, subject_id: int, actor_types: Iterable[str] = ("staff",)) -> list[AuditEvent]:
     """Events about one record by the given kinds of actor, oldest first ("who looked at my submission")."""
     query = (

@@ -1,4 +1,9 @@
-"""Background jobs: rows claimed by the worker with a lease (the outbox of DESIGN.md)."""
+"""Destinations (送付先) and deliveries: the outbox of approved documents (DESIGN rule 2).
+
+A delivery row carries what it prints and sends as plain data (receipt number, form, verification
+code, the sending office), written when the case is approved: the channels need no case, and a
+delivery keeps saying what it said even after the case's data is purged.
+"""
 
 from __future__ import annotations
 
@@ -7,30 +12,8 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, CreatedAtMixin, utcnow
-
-
-class Job(CreatedAtMixin, Base):
-    __tablename__ = "jobs"
-    __table_args__ = (sa.Index("ix_jobs_state_run_after", "state", "run_after"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    #: Handler name, e.g. 'mail'.
-    kind: Mapped[str] = mapped_column(sa.String(40))
-    payload: Mapped[dict] = mapped_column(sa.JSON)
-    #: pending → running → done | pending (retry) | dead
-    state: Mapped[str] = mapped_column(sa.String(10), default="pending")
-    attempts: Mapped[int] = mapped_column(default=0)
-    max_attempts: Mapped[int] = mapped_column(default=8)
-    run_after: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    #: A running job whose lease has passed is taken to have lost its worker.
-    lease_until: Mapped[dt.datetime | None]
-    worker_id: Mapped[str | None] = mapped_column(sa.String(80))
-    #: Unique per message so a retried enqueue cannot send twice.
-    idempotency_key: Mapped[str] = mapped_column(sa.String(120), unique=True)
-    last_error: Mapped[str | None] = mapped_column(sa.Text)
-    finished_at: Mapped[dt.datetime | None]
-
+from app.db import Base, CreatedAtMixin
+from app.jobs.models import LeasedWork
 
 #: How a destination receives documents. 'fax_email' goes through an e-mail-to-fax gateway (ITU-T T.37),
 #: 'fax_spool' into a fax server's spool folder (HylaFAX and the like).
@@ -60,7 +43,7 @@ class Destination(CreatedAtMixin, Base):
         return self.name_en if locale == "en" else self.name_ja
 
 
-class Delivery(CreatedAtMixin, Base):
+class Delivery(LeasedWork, CreatedAtMixin, Base):
     """One sealed document to one destination, written in the transaction that approves the case."""
 
     __tablename__ = "deliveries"
@@ -72,19 +55,21 @@ class Delivery(CreatedAtMixin, Base):
     destination_id: Mapped[int] = mapped_column(sa.ForeignKey("destinations.id"))
     #: Fixed when written: a destination changed later does not reroute what is already queued.
     channel: Mapped[str] = mapped_column(sa.String(12))
-    state: Mapped[str] = mapped_column(sa.String(10), default="pending")
-    attempts: Mapped[int] = mapped_column(default=0)
     max_attempts: Mapped[int] = mapped_column(default=6)
-    run_after: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    lease_until: Mapped[dt.datetime | None]
-    worker_id: Mapped[str | None] = mapped_column(sa.String(80))
     #: Sent with every attempt, so the receiver can recognise a resend after a crash.
     idempotency_key: Mapped[str] = mapped_column(sa.String(160), unique=True)
     #: The Message-ID of mail (both e-mail channels), the same on every attempt.
     message_id: Mapped[str | None] = mapped_column(sa.String(255))
     #: The exact sealed revision to send; resends reuse these bytes and never re-render.
     document_sha256: Mapped[str] = mapped_column(sa.String(64))
-    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    #: What the delivery prints and says, fixed when written (the outbox knows no case).
+    receipt_number: Mapped[str] = mapped_column(sa.String(20))
+    form_slug: Mapped[str] = mapped_column(sa.String(80))
+    form_title: Mapped[str] = mapped_column(sa.String(200))
+    verification_code: Mapped[str] = mapped_column(sa.String(16))
+    #: The office that owns the form: it sends the document (cover sheet) and sees the delivery.
+    office_id: Mapped[int] = mapped_column(sa.ForeignKey("offices.id"), index=True)
+    office_name: Mapped[str] = mapped_column(sa.String(200))
     sent_at: Mapped[dt.datetime | None]
 
     destination: Mapped[Destination] = relationship()

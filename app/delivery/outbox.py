@@ -27,18 +27,37 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import current_app
 
 from app.db import utcnow, write_intent
-from app.delivery import jobs, mail
 from app.delivery.channels import CHANNEL_MODULES, Outgoing, PermanentDeliveryFailure
 from app.delivery.models import Delivery, Destination
+from app.documents import service as documents
 from app.extensions import db
+from app.jobs import mail, queue, wakeup
+from app.jobs.worker import WorkSource, register_source
 
-#: Errors that no retry can cure: the mail module's and the channels'.
-PERMANENT_ERRORS: tuple[type[Exception], ...] = (jobs.PermanentJobFailure, PermanentDeliveryFailure)
+
+@dataclass(frozen=True)
+class DeliveryOrder:
+    """What to deliver, and what every delivery of it prints and says, as plain data."""
+
+    submission_id: int
+    document_id: int
+    #: The sealed revision to send: every attempt sends exactly these bytes.
+    document_sha256: str
+    #: The registered destinations named by the case's form version, in order.
+    destination_codes: list[str]
+    receipt_number: str
+    form_slug: str
+    form_title: str
+    verification_code: str
+    #: The office that owns the form: it sends (cover sheet) and sees the deliveries on its dashboard.
+    office_id: int
+    office_name: str
 
 
 # ---- writing (in the approving transaction) ---------------------------------------------------------
@@ -58,25 +77,13 @@ def idempotency_key(submission_id: int, document_id: int, destination_code: str)
     return f"delivery:{submission_id}:{document_id}:{destination_code}"
 
 
-def queue_delivery(submission, document, destination: Destination) -> Delivery:
-    """One delivery of the document's latest (sealed) revision; an existing one with the same key is returned."""
-    key = idempotency_key(submission.id, document.id, destination.code)
-    existing = db.session.scalar(sa.select(Delivery).where(Delivery.idempotency_key == key))
-    if existing is not None:
-        return existing
-    delivery = _new_delivery(submission, document, destination, key)
-    db.session.flush()
-    return delivery
-
-
-def _new_delivery(submission, document, destination: Destination, key: str) -> Delivery:
-    revision = document.latest
-    if revision is None:
-        raise ValueError(f"document {document.id} has no stored bytes to deliver")
+def _new_delivery(order: DeliveryOrder, destination: Destination, key: str) -> Delivery:
     channel = effective_channel(destination)
     delivery = Delivery(
-        submission_id=submission.id, document_id=document.id, destination_id=destination.id, channel=channel,
-        idempotency_key=key, document_sha256=revision.sha256,
+        submission_id=order.submission_id, document_id=order.document_id, destination_id=destination.id,
+        channel=channel, idempotency_key=key, document_sha256=order.document_sha256,
+        receipt_number=order.receipt_number, form_slug=order.form_slug, form_title=order.form_title,
+        verification_code=order.verification_code, office_id=order.office_id, office_name=order.office_name,
         # Fixed now: every attempt, and every resend after a crash, carries the same Message-ID.
         message_id=mail.stable_message_id(key) if channel in ("email", "fax_email") else None,
     )
@@ -84,32 +91,33 @@ def _new_delivery(submission, document, destination: Destination, key: str) -> D
     return delivery
 
 
-def write_deliveries(submission, document) -> list[Delivery]:
-    """One delivery per destination named by the submission's form version; flushes, never commits.
+def write_deliveries(order: DeliveryOrder) -> list[Delivery]:
+    """One delivery per destination of the order; flushes, never commits.
 
     Called by the organisation seal step, in its transaction, once the document is locked. A code the
     catalogue no longer knows cannot happen (sync validates it), so it raises rather than skipping; a
     deactivated destination still gets its row, which the worker marks dead with the reason, where staff
     see it — never a silent omission. Existing rows (a retried seal job) are returned, not duplicated.
     """
-    codes = list(submission.form_version.definition.get("destinations") or [])
+    codes = order.destination_codes
     if not codes:
         return []
     # Two reads for all destinations, not two per destination: this runs inside the organisation seal's
     # transaction, on the path from the last approval click to the approved case.
     found = {d.code: d for d in db.session.scalars(sa.select(Destination).where(Destination.code.in_(codes)))}
-    keys = {code: idempotency_key(submission.id, document.id, code) for code in codes}
+    keys = {code: idempotency_key(order.submission_id, order.document_id, code) for code in codes}
     existing = {d.idempotency_key: d for d in db.session.scalars(
         sa.select(Delivery).where(Delivery.idempotency_key.in_(list(keys.values()))))}
     deliveries = []
     for code in codes:
         destination = found.get(code)
         if destination is None:
-            raise LookupError(f"unknown destination {code!r} in {submission.form_version.slug}")
+            raise LookupError(f"unknown destination {code!r} in {order.form_slug}")
         if keys[code] not in existing:  # a code named twice still gets one row
-            existing[keys[code]] = _new_delivery(submission, document, destination, keys[code])
+            existing[keys[code]] = _new_delivery(order, destination, keys[code])
         deliveries.append(existing[keys[code]])
     db.session.flush()
+    wakeup.notify()  # at commit: the worker sends them now, not at its next poll
     return deliveries
 
 
@@ -145,16 +153,11 @@ def reap_expired_leases() -> int:
 def claim_next(worker_id: str) -> int | None:
     """Claim one due delivery (committing the claim); return its id, or None."""
     now = utcnow()
-    return jobs.claim_one(Delivery, _claimable(now), {"state": "sending", "lease_until": now + lease(),
+    return queue.claim_one(Delivery, _claimable(now), {"state": "sending", "lease_until": now + lease(),
                                                        "worker_id": worker_id, "attempts": Delivery.attempts + 1})
 
 
 # ---- sending --------------------------------------------------------------------------------------------
-
-
-def backoff(attempts: int) -> dt.timedelta:
-    """Exponential with jitter (the jobs' curve); tests monkeypatch this to zero."""
-    return jobs.backoff(attempts)
 
 
 def _fault_point(name: str) -> None:
@@ -175,23 +178,17 @@ class _reading:
 
 
 def outgoing_for(delivery: Delivery) -> Outgoing:
-    from app.documents import service as documents
-    from app.documents.models import Document
-    from app.submissions.models import Submission
-
-    submission = db.session.get(Submission, delivery.submission_id)
-    document = db.session.get(Document, delivery.document_id)
     destination = delivery.destination
     data = documents.read_bytes(delivery.document_sha256)  # checks the hash: exactly the sealed bytes
     base_url = current_app.config["MADOGUCHI_BASE_URL"]
     return Outgoing(
         delivery_id=delivery.id, idempotency_key=delivery.idempotency_key, message_id=delivery.message_id,
-        attempt=delivery.attempts, receipt_number=submission.receipt_number, form_slug=submission.form_version.slug,
-        form_title=submission.form_version.title_ja, verification_code=document.verification_code,
-        verify_url=f"{base_url}/verify/{document.verification_code}", document=data,
+        attempt=delivery.attempts, receipt_number=delivery.receipt_number, form_slug=delivery.form_slug,
+        form_title=delivery.form_title, verification_code=delivery.verification_code,
+        verify_url=f"{base_url}/verify/{delivery.verification_code}", document=data,
         document_sha256=delivery.document_sha256, destination_code=destination.code,
         destination_name=destination.name_ja, fax_number=destination.fax_number, email=destination.email,
-        webhook_url=destination.webhook_url, submission=submission, destination=destination,
+        webhook_url=destination.webhook_url, office_name=delivery.office_name,
     )
 
 
@@ -211,7 +208,7 @@ def deliver(delivery_id: int, worker_id: str) -> None:
             # End the read before the slow, external part: a send never holds a transaction open.
             db.session.commit()
         reference = module.send(prepared)
-    except PERMANENT_ERRORS as exc:
+    except queue.PermanentJobFailure as exc:  # the mail transport's and the channels' (a subclass)
         db.session.rollback()
         _record(delivery_id, worker_id, error=f"{type(exc).__name__}: {exc}", permanent=True)
         return
@@ -235,14 +232,8 @@ def _record(delivery_id: int, worker_id: str, *, error: str | None, permanent: b
         if reference:
             current_app.logger.info("delivery %s sent: %s", delivery_id, reference)
     elif delivery.state == "sending" and delivery.worker_id == worker_id:
-        delivery.last_error = error[:2000]
-        delivery.lease_until = None
-        if permanent or delivery.attempts >= delivery.max_attempts:
-            delivery.state = "dead"
+        if queue.retry_or_give_up(delivery, error, permanent=permanent):
             current_app.logger.error("delivery %s is dead: %s", delivery_id, error)
-        else:
-            delivery.state = "pending"
-            delivery.run_after = now + backoff(delivery.attempts)
     db.session.commit()
 
 
@@ -257,3 +248,10 @@ def deliver_due(worker_id: str, limit: int | None = None) -> int:
         deliver(delivery_id, worker_id)
         count += 1
     return count
+
+
+def register() -> None:
+    """The outbox as a work source of the worker loop (``app.jobs.worker``), after the jobs."""
+    # Looked up at each pass (not bound now), so a test may stand in for the send.
+    register_source(WorkSource("outbox", run=lambda worker_id, limit: deliver_due(worker_id, limit),
+                               due=lambda: wakeup.row_due(Delivery)))

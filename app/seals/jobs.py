@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from app.accounts.models import Staff
-from app.accounts.staff_service import ISSUE_CERTIFICATE_JOB
-from app.delivery.worker import register_handler
 from app.extensions import db
+from app.jobs.worker import register_handler
 from app.seals import service
+
+#: Queued when a staff account is created (``app.workflow.signals``).
+ISSUE_CERTIFICATE_JOB = "seals.issue_staff_certificate"
 
 
 def run_issue_staff_certificate(payload: dict) -> None:
@@ -16,7 +18,6 @@ def run_issue_staff_certificate(payload: dict) -> None:
         return
     if service.current_staff_certificate_or_none(staff) is None:
         service.issue_staff_certificate(staff)
-    db.session.commit()
 
 
 def register() -> None:

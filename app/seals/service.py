@@ -1,4 +1,4 @@
-"""The seal PKI in the database, and applying seals (worker only: web processes hold no private keys).
+"""The seal PKI in the database, and sealing PDFs with it (worker only: web processes hold no private keys).
 
 Keys are stored PKCS#8-encrypted under MADOGUCHI_KEY_PASSPHRASE, or live in an HSM reached over
 PKCS#11 (MADOGUCHI_PKCS11_*). The worker keeps loaded signers in memory: parsing and decrypting a
@@ -18,7 +18,9 @@ from app.accounts.models import Staff
 from app.db import utcnow
 from app.errors import DomainError, NotFound
 from app.extensions import db
+from app.i18n import JST
 from app.seals import pki
+from app.seals.imprint import imprint_svg
 from app.seals.models import CrlPublication, Imprint, SealCertificate
 
 REASONS = {
@@ -29,7 +31,8 @@ REASONS = {
     "cessationOfOperation": x509.ReasonFlags.cessation_of_operation,
 }
 CRL_VALIDITY = dt.timedelta(days=7)
-JST = dt.timezone(dt.timedelta(hours=9))
+#: Bytes reserved for each CMS signature: an ECDSA signature, its chain and an RFC 3161 token fit.
+SIGNATURE_RESERVATION = 16384
 
 _signers: dict[str, object] = {}
 
@@ -114,8 +117,6 @@ def chain_certificates() -> list[x509.Certificate]:
 
 def issue_staff_certificate(staff: Staff) -> SealCertificate:
     """A new key and certificate for a staff member (on their account's creation, or on rotation)."""
-    from app.documents.imprint import imprint_svg
-
     issuing_row = _current("issuing")
     if issuing_row is None:
         raise PkiMissing("no seal PKI yet: run `flask seals init`")
@@ -126,7 +127,8 @@ def issue_staff_certificate(staff: Staff) -> SealCertificate:
     public_key, key_label = None, None
     if config["MADOGUCHI_PKCS11_MODULE"]:
         # The key is made inside the HSM and never leaves it; only its certificate is stored here.
-        from app.seals import sign
+        from app.seals import sign  # pyHanko: loaded only where keys are used (worker, CLI), never in web
+
 
         key_label = f"madoguchi-staff-{staff.id}-{secrets.token_hex(4)}"
         public_key = sign.pkcs11_generate_key(config["MADOGUCHI_PKCS11_MODULE"], config["MADOGUCHI_PKCS11_TOKEN"],
@@ -136,9 +138,7 @@ def issue_staff_certificate(staff: Staff) -> SealCertificate:
         organization=config["MADOGUCHI_MUNICIPALITY"], crl_url=crl_url(), public_key=public_key,
     )
     row = _store("staff", issued, staff_id=staff.id, key_label=key_label)
-    surname = staff.display_name.split()[0] if staff.display_name.split() else staff.display_name
-    db.session.add(Imprint(staff_id=staff.id, certificate_id=row.id,
-                           svg=imprint_svg(surname, staff.office.name_ja, utcnow().astimezone(JST).date())))
+    db.session.add(Imprint(staff_id=staff.id, certificate_id=row.id, svg=staff_imprint_svg(staff)))
     db.session.flush()
     return row
 
@@ -211,7 +211,7 @@ def all_latest_crls() -> list[bytes]:
 
 def signer_for(row: SealCertificate):
     """A pyHanko signer for a certificate's key, loaded once per worker process."""
-    from app.seals import sign
+    from app.seals import sign  # pyHanko: loaded only where keys are used (worker, CLI), never in web
 
     cached = _signers.get(row.fingerprint)
     if cached is not None:
@@ -244,5 +244,23 @@ def current_staff_certificate(staff: Staff) -> SealCertificate:
     return row if row is not None else issue_staff_certificate(staff)
 
 
-def imprint_for(row: SealCertificate) -> str | None:
-    return db.session.scalar(sa.select(Imprint.svg).where(Imprint.certificate_id == row.id))
+def staff_imprint_svg(staff: Staff) -> str:
+    """The staff member's date stamp (日付印) for today in Japan: office, date, surname."""
+    parts = staff.display_name.split()
+    surname = parts[0] if parts else staff.display_name
+    return imprint_svg(surname, staff.office.name_ja, utcnow().astimezone(JST).date())
+
+
+def seal_pdf(pdf: bytes, field_name: str, certificate: SealCertificate, stamp: bytes, *, lock: bool,
+             reason: str) -> bytes:
+    """``pdf`` with the empty signature field ``field_name`` signed (PAdES, B-T with a timestamp authority)
+    by ``certificate``'s key, showing ``stamp`` (a one-page PDF); ``lock`` makes it the last signature."""
+    from app.seals import sign  # pyHanko: loaded only where keys are used (worker, CLI), never in web
+
+    config = current_app.config
+    return sign.sign_field(
+        pdf, field_name, signer_for(certificate), stamp_pdf=stamp, timestamp_url=config["MADOGUCHI_TSA_URL"],
+        lock=lock, reason=reason, location=config["MADOGUCHI_MUNICIPALITY"],
+        # A fixed reservation skips pyHanko's dry-run signature that only measures the size (~10 ms).
+        bytes_reserved=SIGNATURE_RESERVATION,
+    )

@@ -1,7 +1,7 @@
 """Form definitions → WTForms classes, one per page, and answers ↔ form data.
 
 Each field type of the catalogue maps to a WTForms field whose validators call the Japanese
-normalisers of ``app.catalogue.jp``; the normalised value is what ``answers_from_form`` stores.
+normalisers of ``app.jp``; the normalised value is what ``answers_from_form`` stores.
 Composite types (name, date, group) are sub-forms, so their parts get their own labels and errors.
 """
 
@@ -10,11 +10,9 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from markupsafe import Markup
 from wtforms import (
-    Form,
     FormField,
     RadioField,
     SelectChoice,
@@ -27,8 +25,9 @@ from wtforms.fields import FieldList
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.catalogue import jp
-from app.catalogue.definition import localized
+from app import jp
+from app.forms import BaseForm, SubForm
+from app.i18n import localized
 
 ERAS = [
     SelectChoice("", _l("選んでください")),
@@ -40,30 +39,6 @@ ERAS = [
     SelectChoice("meiji", _l("明治")),
 ]
 YES_NO = [SelectChoice("yes", _l("はい")), SelectChoice("no", _l("いいえ"))]
-
-
-class StrippedForm(Form):
-    """Sub-forms (name, date, group items) strip surrounding spaces of both widths like the page form."""
-
-    class Meta:
-        def bind_field(self, form, unbound_field, options):
-            filters = unbound_field.kwargs.get("filters", [])
-            if unbound_field.field_class in (StringField, TextAreaField):
-                filters = [_strip, *filters]
-            return unbound_field.bind(form=form, filters=filters, **options)
-
-
-class PageForm(FlaskForm):
-    class Meta:
-        def bind_field(self, form, unbound_field, options):
-            filters = unbound_field.kwargs.get("filters", [])
-            if unbound_field.field_class in (StringField, TextAreaField):
-                filters = [_strip, *filters]
-            return unbound_field.bind(form=form, filters=filters, **options)
-
-
-def _strip(value):
-    return jp.normalise_text(value) if isinstance(value, str) else value
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -155,7 +130,7 @@ def _name_form(spec: dict):
         "family_kana": part(_l("セイ（カタカナ）"), True),
         "given_kana": part(_l("メイ（カタカナ）"), True),
     }
-    return type("NameForm", (StrippedForm,), attrs)
+    return type("NameForm", (SubForm,), attrs)
 
 
 def _date_form(spec: dict, label: str):
@@ -184,7 +159,7 @@ def _date_form(spec: dict, label: str):
         "month": StringField(_l("月")),
         "day": StringField(_l("日"), validators=[validate_day]),
     }
-    return type("DateForm", (StrippedForm,), attrs)
+    return type("DateForm", (SubForm,), attrs)
 
 
 def build_field(spec: dict, locale: str):
@@ -199,7 +174,7 @@ def build_field(spec: dict, locale: str):
         return FormField(_date_form(spec, label), label=label, **kwargs)
     if kind == "group":
         item_attrs = {sub["name"]: build_field(sub, locale) for sub in spec["fields"]}
-        item_form = type(f"Item_{spec['name']}", (StrippedForm,), item_attrs)
+        item_form = type(f"Item_{spec['name']}", (SubForm,), item_attrs)
         return FieldList(FormField(item_form), label=label, min_entries=0, max_entries=spec.get("max_items"), **kwargs)
     if kind == "file":
         return FileField(label, **kwargs)
@@ -245,7 +220,7 @@ def _option_labels(spec: dict, locale: str) -> dict[str, str]:
 
 def page_form_class(fields: list[dict], locale: str):
     attrs = {spec["name"]: build_field(spec, locale) for spec in fields}
-    return type("Page", (PageForm,), attrs)
+    return type("Page", (BaseForm,), attrs)
 
 
 # ---- answers ↔ form data -------------------------------------------------------------------------

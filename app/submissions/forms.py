@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField
 from wtforms.validators import DataRequired
 
-
-class PlainForm(FlaskForm):
-    """A button that only needs CSRF protection (start, withdraw, discard)."""
+from app.forms import BaseForm
 
 
-class DeclarationForm(FlaskForm):
+class DeclarationForm(BaseForm):
     declaration = BooleanField(
         _l("上記の内容に間違いがないことを確認しました"),
         validators=[DataRequired(message=_l("申請する前に、内容の確認にチェックを入れてください。"))],

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import url_for
 
-from app.catalogue.definition import localized
+from app.accounts.models import Staff
+from app.audit.service import events_for_subject
+from app.extensions import db
+from app.i18n import localized
 from app.submissions import service
 from app.submissions.fields import display_value
 from app.submissions.models import Submission
 
 
-def answer_rows(submission: Submission, locale: str, *, editable: bool, reveal_sensitive: bool = True,
+def answer_rows(submission: Submission, locale: str, *, editable: bool, reveal_sensitive: bool,
                 attachment_endpoint: str | None = "submissions.attachment", include: set[str] | None = None
                 ) -> list[dict]:
     """Pages with their answered fields, for the check page, the status page and the office case page.
 
-    Staff pages pass ``reveal_sensitive=False``: My Number then shows only whether it was given, and
-    reading it is a separate, audited action.
+    ``reveal_sensitive`` must be said: the resident's own pages show My Number masked (``**** **** 9018``);
+    staff pages and documents pass False, and the number then shows only whether it was given (reading
+    it is a separate, audited action).
     """
     definition = submission.form_version.definition
     answers = submission.answers
@@ -103,12 +108,6 @@ def page_context(draft: Submission, page: dict, fields: list[dict], form, locale
 
 def staff_accesses(submission: Submission) -> list[dict]:
     """For the resident: each staff access to their case (office, role, action, time), never names."""
-    import sqlalchemy as sa
-
-    from app.accounts.models import Staff
-    from app.audit.service import events_for_subject
-    from app.extensions import db
-
     events = events_for_subject("submission", submission.id, actor_types=("staff",))
     ids = {e.actor_id for e in events if e.actor_id}
     staff = {s.id: s for s in db.session.scalars(sa.select(Staff).where(Staff.id.in_(ids)))} if ids else {}

@@ -1,10 +1,9 @@
-"""Drafts, pages, attachments, submit and withdraw. Services flush; the view commits once."""
+"""Drafts, pages, attachments, submit and withdraw. Services flush; the request commits once."""
 
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
+import json
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -12,22 +11,23 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app import jp
 from app.accounts.models import Resident
 from app.audit.service import record as audit
-from app.catalogue import jp
 from app.catalogue.definition import is_shown
 from app.catalogue.models import FormVersion
 from app.catalogue.service import latest_version
 from app.db import utcnow
-from app.delivery.jobs import enqueue
-from app.delivery.mail import queue_mail
+from app.documents import blobs
 from app.errors import InvalidTransition, NotFound
 from app.extensions import db
 from app.fieldcrypt import decrypt_json, encrypt_json
+from app.jobs.mail import queue_mail
+from app.jobs.queue import enqueue
 from app.submissions.models import Attachment, Submission, SubmissionHistory
 from app.submissions.receipts import new_receipt_number
-from app.workflow.models import Approval
-from app.workflow.states import Action, TransitionNotAllowed, next_state
+from app.submissions.signals import submission_withdrawn
+from app.submissions.states import Action, State, next_state
 
 # ---- visibility -----------------------------------------------------------------------------------
 
@@ -70,13 +70,13 @@ def start_draft(resident: Resident, slug: str) -> Submission:
     existing = db.session.scalar(
         sa.select(Submission)
         .join(FormVersion)
-        .where(Submission.resident_id == resident.id, Submission.state == "draft", FormVersion.slug == slug)
+        .where(Submission.resident_id == resident.id, Submission.state == State.DRAFT, FormVersion.slug == slug)
         .order_by(Submission.updated_at.desc())
         .limit(1)
     )
     if existing is not None:
         return existing
-    draft = Submission(resident=resident, form_version=version, state="draft", answers={}, progress={})
+    draft = Submission(resident=resident, form_version=version, state=State.DRAFT, answers={}, progress={})
     db.session.add(draft)
     db.session.flush()
     return draft
@@ -102,14 +102,17 @@ def save_page(draft: Submission, page: dict, values: dict, *, sensitive: dict | 
     db.session.flush()
 
 
-def save_pending(draft: Submission, page: dict, formdata: dict) -> None:
-    """Keep entries that did not pass validation, so leaving and coming back loses nothing.
-
-    My Number is never kept in this plain-text copy; the resident types it again.
-    """
+def without_secrets(page: dict, formdata: dict) -> dict:
+    """The entries of a page's form that may be kept in plain text: never My Number (the resident types
+    it again), nor the CSRF token or the button that was pressed."""
     secret_names = {f["name"] for f in page["fields"] if f["type"] == "mynumber"}
-    kept = {key: values for key, values in formdata.items()
+    return {key: values for key, values in formdata.items()
             if key != "csrf_token" and key.split("-")[0] not in secret_names and not key.startswith("action")}
+
+
+def save_pending(draft: Submission, page: dict, formdata: dict) -> None:
+    """Keep entries that did not pass validation, so leaving and coming back loses nothing."""
+    kept = without_secrets(page, formdata)
     progress = dict(draft.progress or {})
     pending = dict(progress.get("pending", {}))
     pending[page["id"]] = kept
@@ -148,22 +151,16 @@ def incomplete_pages(submission: Submission) -> list[dict]:
 # ---- attachments ---------------------------------------------------------------------------------
 
 
-def attachment_path(sha256: str) -> Path:
-    return Path(current_app.config["INSTANCE_PATH"]) / "uploads" / sha256[:2] / sha256
+def attachment_bytes(attachment: Attachment) -> bytes:
+    """An uploaded file's bytes, checked against their hash."""
+    return blobs.get("uploads", attachment.sha256)
 
 
 def store_attachment(draft: Submission, spec: dict, filename: str, data: bytes) -> Attachment:
     """Check the bytes (type sniffed from the content, size limit) and store them by SHA-256."""
     kind = jp.check_upload(data, accept=spec.get("accept", jp.UPLOAD_KINDS),
                            max_bytes=spec.get("max_bytes") or current_app.config["UPLOAD_MAX_BYTES"])
-    sha256 = hashlib.sha256(data).hexdigest()
-    path = attachment_path(sha256)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=path.parent)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(temp, path)
+    sha256 = blobs.put("uploads", data)
     for old in [a for a in draft.attachments if a.field_name == spec["name"]]:
         draft.attachments.remove(old)
     safe_name = Path(filename or "upload").name[-200:] or "upload"
@@ -228,10 +225,7 @@ def _file(submission: Submission, action: Action) -> bool:
     """The conditional UPDATE is the idempotency guard: of two racing requests (a double click, a
     retried POST) only one still sees the row in its old state; the other changes nothing.
     """
-    try:
-        new_state = next_state(submission.state, action)
-    except TransitionNotAllowed as exc:
-        raise InvalidTransition(str(exc)) from None
+    new_state = next_state(submission.state, action)
     if incomplete_pages(submission):
         raise InvalidTransition("incomplete")
     from_state = submission.state
@@ -271,19 +265,16 @@ def _file(submission: Submission, action: Action) -> bool:
 
 
 def withdraw(submission: Submission) -> None:
-    try:
-        new_state = next_state(submission.state, Action.WITHDRAW)
-    except TransitionNotAllowed as exc:
-        raise InvalidTransition(str(exc)) from None
+    """The resident takes the case back (submitted, in review or returned → withdrawn).
+
+    Sends ``submission_withdrawn`` in this transaction: the workflow ends the case's open tasks.
+    """
+    new_state = next_state(submission.state, Action.WITHDRAW)
     from_state = submission.state
     submission.state = new_state.value
     submission.decided_at = utcnow()
     submission.current_step = None
-    # Open tasks in the office queues end with the case.
-    db.session.execute(
-        sa.update(Approval).where(Approval.submission_id == submission.id, Approval.state.in_(("pending", "approved")))
-        .values(state="superseded").execution_options(synchronize_session=False)
-    )
+    submission_withdrawn.send(submission)
     record_history(submission, Action.WITHDRAW, from_state, actor_type="resident", actor_id=submission.resident_id)
     audit("submission.withdraw", actor_type="resident", actor_id=submission.resident_id,
           subject_type="submission", subject_id=submission.id, data={"from": from_state, "to": submission.state})
@@ -314,7 +305,25 @@ def notify_resident(submission: Submission, template: str = "state_changed", *,
 
 
 def discard_draft(draft: Submission) -> None:
-    if draft.state != "draft":
+    if draft.state != State.DRAFT:
         raise InvalidTransition("only drafts can be discarded")
     db.session.delete(draft)
     db.session.flush()
+
+
+# ---- what a seal commits to -------------------------------------------------------------------------
+
+
+def _canonical_sha256(value) -> str:
+    return hashlib.sha256(json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+                          ).hexdigest()
+
+
+def content_hashes(submission: Submission) -> dict:
+    """The hashes of a case's content that each seal record signs, recomputed at verification to detect
+    an answer, a sensitive answer or an attachment changed in the database afterwards."""
+    return {
+        "answers_sha256": _canonical_sha256(submission.answers),
+        "sensitive_sha256": _canonical_sha256(read_sensitive(submission)),
+        "attachments": {a.field_name: a.sha256 for a in submission.attachments},
+    }

@@ -6,6 +6,10 @@ resident's answers 404, the same as one that does not exist, so ids cannot be pr
 
 from __future__ import annotations
 
+import io
+import json
+
+import sqlalchemy as sa
 from flask import (
     Blueprint,
     abort,
@@ -21,28 +25,29 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy.orm import joinedload
-from werkzeug.datastructures import MultiDict
 
 from app.accounts.session import resident_required
-from app.catalogue import jp
 from app.catalogue.definition import is_shown
 from app.catalogue.service import latest_version
-from app.delivery.dashboard import sent_summary
+from app.delivery.service import sent_summary
+from app.documents import service as documents
 from app.errors import InvalidTransition
 from app.extensions import csrf, db
-from app.submissions import service
-from app.submissions.fields import answers_from_form, form_data_from_answers, page_form_class
-from app.submissions.forms import DeclarationForm, PlainForm
-from app.submissions.models import Attachment, Submission
+from app.forms import ButtonForm
+from app.submissions import filling, service
+from app.submissions.forms import DeclarationForm
+from app.submissions.models import Submission
 from app.submissions.presenters import answer_rows, error_targets, page_context, staff_accesses
+from app.submissions.states import State
 
 bp = Blueprint("submissions", __name__)
 
 
 #: States in which the resident edits the answers: a draft, or a case returned for correction.
-EDITABLE = ("draft", "returned")
+EDITABLE = (State.DRAFT, State.RETURNED)
 
 
 def own_submission(submission_id: int, *, editable: bool | None = None) -> Submission | None:
@@ -53,7 +58,7 @@ def own_submission(submission_id: int, *, editable: bool | None = None) -> Submi
         abort(404)
     if editable is True and submission.state not in EDITABLE:
         return None
-    if editable is False and submission.state == "draft":
+    if editable is False and submission.state == State.DRAFT:
         abort(404)
     return submission
 
@@ -67,14 +72,13 @@ def form_start(slug: str):
     version = latest_version(slug)
     if version is None:
         abort(404)
-    return render_template("submissions/start.html", version=version, form=PlainForm())
+    return render_template("submissions/start.html", version=version, form=ButtonForm())
 
 
 @bp.post("/forms/<slug>/start")
 @resident_required
 def start(slug: str):
     draft = service.start_draft(g.resident, slug)
-    db.session.commit()
     first = service.incomplete_pages(draft) or service.visible_pages(draft.form_version.definition, draft.answers)
     return redirect(url_for(".page", submission_id=draft.id, page_id=first[0]["id"]))
 
@@ -98,17 +102,10 @@ def _stash_entries_for_sign_in(submission_id: int, page_id: str):
     """The session idled out while the resident typed: keep the entries across the sign-in.
 
     They wait in the signed session cookie and are written to the draft only after the resident
-    has signed in again and ownership is checked. My Number is never stashed.
+    has signed in again and ownership is checked.
     """
-    import json
-
-    entries = {k: v for k, v in request.form.to_dict(flat=False).items()
-               if k != "csrf_token" and not k.startswith("action")}
-    submission = db.session.get(Submission, submission_id)
-    if submission is not None:
-        page_spec = service.find_page(submission.form_version.definition, page_id)
-        secret = {f["name"] for f in page_spec["fields"] if f["type"] == "mynumber"}
-        entries = {k: v for k, v in entries.items() if k.split("-")[0] not in secret}
+    entries = filling.stash_entries(db.session.get(Submission, submission_id), page_id,
+                                    request.form.to_dict(flat=False))
     if len(json.dumps(entries, ensure_ascii=False).encode()) <= STASH_LIMIT:
         session["stash"] = {"submission_id": submission_id, "page_id": page_id, "entries": entries}
     flash(
@@ -123,8 +120,10 @@ def _restore_stash(draft: Submission, page_spec: dict) -> None:
     if stash and stash.get("submission_id") == draft.id and stash.get("page_id") == page_spec["id"]:
         session.pop("stash")
         service.save_pending(draft, page_spec, stash["entries"])
-        db.session.commit()
         flash(_("サインアウト前に入力した内容を復元しました。内容を確かめて「次へ進む」を押してください。"), "info")
+
+
+_SAVED_FOR_LATER = _l("入力内容を保存しました。「わたしの申請」からいつでも続きを入力できます。")
 
 
 @bp.route("/drafts/<int:submission_id>/pages/<page_id>", methods=["GET", "POST"])
@@ -140,72 +139,43 @@ def page(submission_id: int, page_id: str):
     page_spec = service.find_page(definition, page_id)
     if not is_shown(page_spec.get("show_if"), draft.answers):
         return redirect(url_for(".check", submission_id=draft.id))
-    action = request.form.get("action", "next") if request.method == "POST" else None
     fields = service.visible_fields(page_spec, draft.answers)
-    form_class = page_form_class(fields, locale())
 
     if request.method == "GET":
         _restore_stash(draft, page_spec)
-        pending = (draft.progress or {}).get("pending", {}).get(page_id)
-        if pending:
-            form = form_class(formdata=MultiDict([(k, v) for k, values in pending.items() for v in values]))
-        else:
-            form = form_class(formdata=None, data=form_data_from_answers(fields, draft.answers))
-        _size_groups(form, fields)
-        return _render_page(draft, page_spec, fields, form)
+        return _render_page(draft, page_spec, fields, filling.page_form(draft, page_spec, fields, locale()))
 
     formdata = request.form.copy()
     formdata.update(request.files)
-    form = form_class(formdata=formdata, meta={"csrf": False})
+    form = filling.posted_form(fields, locale(), formdata)
+    entries = request.form.to_dict(flat=False)
     try:
         validate_csrf(request.form.get("csrf_token"))
     except Exception:  # noqa: BLE001 — an expired token must not lose the resident's entries
-        service.save_pending(draft, page_spec, request.form.to_dict(flat=False))
-        db.session.commit()
+        service.save_pending(draft, page_spec, entries)
         flash(
             _("画面を開いてから時間がたったため、送信を確認できませんでした。入力内容は残っています。もう一度「次へ進む」を押してください。"),
             "error",
         )
-        _size_groups(form, fields)
+        filling.size_groups(form, fields)
         return _render_page(draft, page_spec, fields, form)
 
-    if action == "back":
-        service.save_pending(draft, page_spec, request.form.to_dict(flat=False))
-        db.session.commit()
+    outcome = filling.post_page(draft, page_spec, fields, form, action=request.form.get("action", "next"),
+                                entries=entries, files=request.files)
+    if outcome == filling.Outcome.BACK:
         previous, _next = service.neighbour_pages(definition, draft.answers, page_id)
         return redirect(url_for(".page", submission_id=draft.id, page_id=previous["id"]) if previous
                         else url_for(".form_start", slug=draft.form_version.slug))
-    if action and action.startswith(("add:", "remove:", "lookup:")):
-        _apply_inline_action(form, fields, action)
-        service.save_pending(draft, page_spec, request.form.to_dict(flat=False))
-        db.session.commit()
-        return _render_page(draft, page_spec, fields, form, validate=False)
-
-    upload_errors, sensitive = _take_special_fields(draft, fields, form)
-    valid = form.validate() and not upload_errors
-    if not valid and action == "save":  # save and leave: keep the entries as typed, errors and all
-        service.save_pending(draft, page_spec, request.form.to_dict(flat=False))
-        db.session.commit()
-        flash(_("入力内容を保存しました。「わたしの申請」からいつでも続きを入力できます。"), "info")
-        return redirect(url_for(".mine"))
-    if not valid:
-        for name, message in upload_errors.items():
-            form[name].errors = [*(form[name].errors or []), message]
-        service.save_pending(draft, page_spec, request.form.to_dict(flat=False))
-        db.session.commit()
+    if outcome == filling.Outcome.REDRAWN:
+        return _render_page(draft, page_spec, fields, form)
+    if outcome == filling.Outcome.INVALID:
         return _render_page(draft, page_spec, fields, form), 422
-
-    service.save_page(draft, page_spec, answers_from_form(fields, form), sensitive=sensitive)
-    # A question revealed by this page's own answers (show_if on the same page) is asked now.
-    now_visible = service.visible_fields(page_spec, draft.answers)
-    if [f["name"] for f in now_visible] != [f["name"] for f in fields]:
-        db.session.commit()
+    if outcome in (filling.Outcome.KEPT_FOR_LATER, filling.Outcome.SAVED):
+        flash(str(_SAVED_FOR_LATER), "info")
+        return redirect(url_for(".mine"))
+    if outcome == filling.Outcome.MORE_QUESTIONS:
         flash(_("回答に応じて質問が追加されました。追加された項目に回答してください。"), "info")
         return redirect(url_for(".page", submission_id=draft.id, page_id=page_id))
-    db.session.commit()
-    if action == "save":
-        flash(_("入力内容を保存しました。「わたしの申請」からいつでも続きを入力できます。"), "info")
-        return redirect(url_for(".mine"))
     if request.args.get("return") == "check":
         return redirect(url_for(".check", submission_id=draft.id))
     _previous, following = service.neighbour_pages(definition, draft.answers, page_id)
@@ -217,94 +187,14 @@ def page(submission_id: int, page_id: str):
 csrf.exempt(page)  # checked inside the view, so an expired token re-shows the entries instead of failing
 
 
-def _size_groups(form, fields):
-    """Show at least ``min_items`` entries of each repeating group (and one to start filling in)."""
-    for spec in fields:
-        if spec["type"] == "group":
-            field_list = form[spec["name"]]
-            while len(field_list.entries) < max(spec.get("min_items", 0), 1 if spec.get("min_items", 0) else 0):
-                field_list.append_entry()
-
-
-def _apply_inline_action(form, fields, action: str) -> None:
-    """Buttons that change the page without leaving it: add/remove a group item, look up a postcode."""
-    verb, _sep, target = action.partition(":")
-    specs = {spec["name"]: spec for spec in fields}
-    if verb == "add" and target in specs:
-        field_list = form[target]
-        if len(field_list.entries) < specs[target].get("max_items", 99):
-            field_list.append_entry()
-    elif verb == "remove":
-        name, _sep, index = target.partition(":")
-        if name in specs and index.isdigit():
-            field_list = form[name]
-            kept = [e.data for i, e in enumerate(field_list.entries) if i != int(index)]
-            while field_list.entries:
-                field_list.pop_entry()
-            for data in kept:
-                field_list.append_entry(data)
-    elif verb == "lookup" and target in specs:
-        address_spec = specs[target]
-        postcode_field = form[address_spec["lookup_from"]]
-        try:
-            code = jp.parse_postcode(postcode_field.data or "")
-        except jp.InvalidValue as exc:
-            postcode_field.errors = [str(exc.message)]
-            return
-        choices = jp.lookup_postcode(code)
-        if not choices:
-            postcode_field.errors = [
-                _("この郵便番号の住所が見つかりませんでした。番号を確かめるか、住所を直接入力してください。")
-            ]
-        elif len(choices) == 1 or not form[target].data:
-            form[target].data = choices[0]["address"]
-            form[target].lookup_choices = choices if len(choices) > 1 else []
-        else:
-            form[target].lookup_choices = choices
-
-
-def _take_special_fields(draft, fields, form):
-    """Uploads and My Number are stored apart from the ordinary answers."""
-    errors, sensitive = {}, {}
-    for spec in fields:
-        field = form[spec["name"]]
-        if spec["type"] == "file":
-            upload = request.files.get(spec["name"])
-            existing = next((a for a in draft.attachments if a.field_name == spec["name"]), None)
-            if upload and upload.filename:
-                try:
-                    attachment = service.store_attachment(draft, spec, upload.filename, upload.read())
-                except jp.InvalidValue as exc:
-                    errors[spec["name"]] = str(exc.message)
-                    continue
-                draft.answers = {**draft.answers, spec["name"]: _attachment_answer(attachment)}
-            elif existing is None and spec.get("required", True):
-                errors[spec["name"]] = _("ファイルを選んでください。")
-        elif spec["type"] == "mynumber":
-            if field.data:
-                if not field.errors and getattr(field, "normalised", None) is None:
-                    field.validate(form)
-                value = getattr(field, "normalised", None)
-                if value:
-                    sensitive[spec["name"]] = value
-                    draft.answers = {**draft.answers, spec["name"]: True}
-    return errors, sensitive
-
-
 def _documents_of(submission: Submission) -> dict:
-    from app.documents import service as documents
-
-    receipt = documents.current_document(submission, "receipt")
-    approval = documents.current_document(submission) if submission.state == "approved" else None
+    receipt = documents.current_document(submission.id, "receipt")
+    approval = documents.current_document(submission.id) if submission.state == State.APPROVED else None
     return {"receipt": receipt if receipt and receipt.latest else None,
             "approval": approval if approval and approval.latest else None}
 
 
-def _attachment_answer(attachment: Attachment) -> dict:
-    return {"attachment_id": attachment.id, "filename": attachment.filename, "size": attachment.size}
-
-
-def _render_page(draft, page_spec, fields, form, *, validate=True):
+def _render_page(draft, page_spec, fields, form):
     context = page_context(draft, page_spec, fields, form, locale())
     return render_template("submissions/page.html", **context)
 
@@ -319,7 +209,8 @@ def check(submission_id: int):
     if missing:
         flash(_("まだ回答していないページがあります。"), "error")
         return redirect(url_for(".page", submission_id=draft.id, page_id=missing[0]["id"]))
-    return render_template("submissions/check.html", draft=draft, rows=answer_rows(draft, locale(), editable=True),
+    return render_template("submissions/check.html", draft=draft,
+                           rows=answer_rows(draft, locale(), editable=True, reveal_sensitive=True),
                            form=DeclarationForm(), errors=[])
 
 
@@ -329,20 +220,18 @@ def submit(submission_id: int):
     submission = own_submission(submission_id)
     if submission.state not in EDITABLE:  # a double click or a retried POST: the first one already submitted
         return redirect(url_for(".confirmation", submission_id=submission.id))
-    resubmitting = submission.state == "returned"
+    resubmitting = submission.state == State.RETURNED
     form = DeclarationForm()
     if not form.validate_on_submit():
         return render_template("submissions/check.html", draft=submission, errors=error_targets(form),
-                               rows=answer_rows(submission, locale(), editable=True), form=form), 422
+                               rows=answer_rows(submission, locale(), editable=True, reveal_sensitive=True),
+                               form=form), 422
     try:
         service.resubmit(submission) if resubmitting else service.submit(submission)
     except InvalidTransition:
         missing = service.incomplete_pages(submission)
         flash(_("まだ回答していないページがあります。"), "error")
         return redirect(url_for(".page", submission_id=submission.id, page_id=missing[0]["id"]))
-    db.session.commit()
-    # submission_id, not submission.id: after the commit the object is expired, and reading it would
-    # open another transaction (on SQLite a write-locking one, as this is a POST) just for the id.
     if resubmitting:
         flash(_("直した内容で再提出しました。審査をはじめからやり直します。"), "info")
         return redirect(url_for(".status", submission_id=submission_id))
@@ -359,14 +248,12 @@ def confirmation(submission_id: int):
 @bp.get("/submissions")
 @resident_required
 def mine():
-    import sqlalchemy as sa
-
     submissions = db.session.scalars(
         sa.select(Submission).where(Submission.resident_id == g.resident.id).order_by(Submission.updated_at.desc())
     ).all()
-    drafts = [s for s in submissions if s.state == "draft"]
-    filed = [s for s in submissions if s.state != "draft"]
-    return render_template("submissions/mine.html", drafts=drafts, filed=filed, form=PlainForm())
+    drafts = [s for s in submissions if s.state == State.DRAFT]
+    filed = [s for s in submissions if s.state != State.DRAFT]
+    return render_template("submissions/mine.html", drafts=drafts, filed=filed, form=ButtonForm())
 
 
 @bp.get("/submissions/<int:submission_id>")
@@ -374,10 +261,11 @@ def mine():
 def status(submission_id: int):
     submission = own_submission(submission_id, editable=False)
     return render_template("submissions/status.html", submission=submission,
-                           rows=answer_rows(submission, locale(), editable=False), form=PlainForm(),
+                           rows=answer_rows(submission, locale(), editable=False, reveal_sensitive=True),
+                           form=ButtonForm(),
                            timeline=[h for h in submission.history if not h.internal],
                            documents=_documents_of(submission),
-                           sent=sent_summary(submission, locale()),
+                           sent=sent_summary(submission.id, locale()),
                            accesses=staff_accesses(submission))
 
 
@@ -385,12 +273,11 @@ def status(submission_id: int):
 @resident_required
 def withdraw(submission_id: int):
     submission = own_submission(submission_id, editable=False)
-    form = PlainForm()
+    form = ButtonForm()
     if request.method == "POST" and form.validate_on_submit():
-        if submission.state == "withdrawn":  # already done (double click)
+        if submission.state == State.WITHDRAWN:  # already done (double click)
             return redirect(url_for(".status", submission_id=submission.id))
         service.withdraw(submission)
-        db.session.commit()
         flash(_("申請を取り下げました。"), "info")
         return redirect(url_for(".status", submission_id=submission.id))
     return render_template("submissions/withdraw.html", submission=submission, form=form)
@@ -402,9 +289,8 @@ def discard(submission_id: int):
     draft = own_submission(submission_id, editable=True)
     if draft is None:
         return redirect(url_for(".status", submission_id=submission_id))
-    if PlainForm().validate_on_submit():
+    if ButtonForm().validate_on_submit():
         service.discard_draft(draft)
-        db.session.commit()
         flash(_("下書きを削除しました。"), "info")
     return redirect(url_for(".mine"))
 
@@ -416,7 +302,7 @@ def attachment(submission_id: int, attachment_id: int):
     item = next((a for a in submission.attachments if a.id == attachment_id), None)
     if item is None:
         abort(404)
-    return send_file(service.attachment_path(item.sha256), mimetype=item.content_type, as_attachment=True,
+    return send_file(io.BytesIO(service.attachment_bytes(item)), mimetype=item.content_type, as_attachment=True,
                      download_name=item.filename)
 
 
@@ -424,12 +310,10 @@ def attachment(submission_id: int, attachment_id: int):
 @resident_required
 def document(submission_id: int, kind: str):
     """The resident's copies: the receipt (受付控) at once, the sealed decision once approved."""
-    from app.documents import service as documents
-
     submission = own_submission(submission_id, editable=False)
-    if kind not in ("receipt", "approval") or (kind == "approval" and submission.state != "approved"):
+    if kind not in ("receipt", "approval") or (kind == "approval" and submission.state != State.APPROVED):
         abort(404)
-    current = documents.current_document(submission, kind)
+    current = documents.current_document(submission.id, kind)
     if current is None or current.latest is None:
         abort(404)
     data = documents.read_bytes(current.latest.sha256)
@@ -439,6 +323,7 @@ def document(submission_id: int, kind: str):
 
 @bp.errorhandler(CSRFError)
 def csrf_expired(error):
+    db.session.rollback()
     current_app.logger.info("CSRF failure on %s", request.path)
     flash(
         _("画面を開いてから時間がたったため、操作を確認できませんでした。お手数ですが、もう一度操作してください。"),

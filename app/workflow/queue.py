@@ -21,6 +21,7 @@ from app.db import utcnow
 from app.extensions import db
 from app.submissions.models import Submission
 from app.submissions.receipts import normalise_receipt_number
+from app.submissions.states import OPEN_STATES, State
 from app.workflow.models import Approval
 
 PAGE_SIZE = 25
@@ -125,7 +126,7 @@ def case_page(staff: Staff, filters: QueueFilters):
     query = (
         sa.select(sa.null(), Submission, FormVersion)
         .join(FormVersion, Submission.form_version_id == FormVersion.id)
-        .where(FormVersion.office_id == staff.office_id, Submission.state != "draft",
+        .where(FormVersion.office_id == staff.office_id, Submission.state != State.DRAFT,
                # Implied by the state (submit sets it), but said so that newest-first pages scan the
                # (submitted_at, id) index backwards without first stepping over every draft's NULL.
                Submission.submitted_at.is_not(None))
@@ -156,6 +157,6 @@ def service_level_days(version: FormVersion) -> int | None:
 def is_overdue(submission: Submission, now: dt.datetime | None = None) -> bool:
     """Past the form's service level (処理期間) and still undecided."""
     days = service_level_days(submission.form_version)
-    if not days or submission.submitted_at is None or submission.state not in ("submitted", "in_review", "returned"):
+    if not days or submission.submitted_at is None or submission.state not in OPEN_STATES:
         return False
     return (now or utcnow()) - submission.submitted_at > dt.timedelta(days=days)

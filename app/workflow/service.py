@@ -15,25 +15,20 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.accounts.models import Office, Staff
 from app.audit.service import record as audit
 from app.db import utcnow
-from app.delivery.jobs import enqueue
-from app.errors import InvalidTransition, NotPermitted
+from app.errors import Conflict, NotPermitted
 from app.extensions import db
+from app.jobs.queue import enqueue
 from app.submissions.models import Submission
-from app.submissions.service import notify_resident, record_history
+from app.submissions.service import notify_resident, read_sensitive, record_history
+from app.submissions.states import Action, State, next_state
 from app.workflow.models import Approval
-from app.workflow.states import Action, TransitionNotAllowed, next_state
 
 #: Open approval states: decided rows wait for their seal before they complete.
 OPEN = ("pending", "approved")
 SEAL_STEP_JOB = "seals.step"
 ORG_SEAL_JOB = "seals.org"
-
-
-class Conflict(NotPermitted):
-    """Someone else acted first (a double approval, a stale page)."""
-
-    code = "conflict"
-    status = 409
+#: The organisation seal: its signature field in the document, its revision's reason, its step in the history.
+ORG_SEAL = "org-seal"
 
 
 def lock(submission_id: int) -> Submission:
@@ -47,18 +42,12 @@ def lock(submission_id: int) -> Submission:
 
 def _check(submission: Submission, action: Action) -> None:
     """Raise InvalidTransition before anything changes when the table has no such move."""
-    try:
-        next_state(submission.state, action)
-    except TransitionNotAllowed as exc:
-        raise InvalidTransition(str(exc)) from None
+    next_state(submission.state, action)
 
 
 def _move(submission: Submission, action: Action, *, actor: Staff | None, message: str | None = None,
           step_key: str | None = None) -> None:
-    try:
-        new_state = next_state(submission.state, action)
-    except TransitionNotAllowed as exc:
-        raise InvalidTransition(str(exc)) from None
+    new_state = next_state(submission.state, action)
     from_state = submission.state
     submission.state = new_state.value
     record_history(submission, action.value, from_state, actor_type="staff" if actor else "system",
@@ -128,7 +117,7 @@ def filed_by(staff: Staff, submission: Submission) -> bool:
 
 def approvable_by(staff: Staff, submission: Submission) -> Approval | None:
     """The open approval row of the current step this staff member may decide, if any."""
-    if submission.state != "in_review" or filed_by(staff, submission):
+    if submission.state != State.IN_REVIEW or filed_by(staff, submission):
         return None
     return _open_for(staff, current_approvals(submission))
 
@@ -155,7 +144,7 @@ def can_decide(staff: Staff, submission: Submission) -> bool:
 
 def available_actions(staff: Staff, submission: Submission) -> set[str]:
     actions = set()
-    if submission.state == "in_review":
+    if submission.state == State.IN_REVIEW:
         approval = approvable_by(staff, submission)
         if approval is not None:
             actions |= {"return", "reject"}
@@ -168,6 +157,28 @@ def available_actions(staff: Staff, submission: Submission) -> set[str]:
     if staff.office_id in involved_office_ids(submission):
         actions.add("comment")
     return actions
+
+
+def reassign_candidates(staff: Staff, submission: Submission) -> list[Staff]:
+    """Who the current step's task of ``staff``'s office may be given to: active members with its role."""
+    approval = approvable_by(staff, submission)
+    if approval is None:
+        return []
+    members = db.session.scalars(
+        sa.select(Staff).where(Staff.office_id == approval.office_id, Staff.is_active.is_(True))
+        .order_by(Staff.display_name)
+    )
+    return [member for member in members if member.has_role(approval.role)]
+
+
+def reveal_sensitive(submission: Submission, staff: Staff) -> dict:
+    """My Number for a member of staff: every read is an audit event (no number in the audit payload),
+    listed to the resident."""
+    values = read_sensitive(submission)
+    for field_name in sorted(values):
+        audit("mynumber.read", actor_type="staff", actor_id=staff.id, subject_type="submission",
+              subject_id=submission.id, data={"field": field_name})
+    return values
 
 
 def _require(allowed: bool, message) -> None:
@@ -258,7 +269,7 @@ def complete_approval(approval_id: int) -> None:
     route moves on, and after the last step the organisation seal is queued."""
     approval = db.session.get(Approval, approval_id)
     submission = lock(approval.submission_id)
-    if approval.state != "approved" or submission.state != "in_review" or approval.round != submission.round:
+    if approval.state != "approved" or submission.state != State.IN_REVIEW or approval.round != submission.round:
         return
     approval.state = "complete"
     approval.completed_at = utcnow()
@@ -272,7 +283,7 @@ def complete_approval(approval_id: int) -> None:
     # Every step is sealed: the case waits (still in review, at no step) for the organisation seal.
     submission.current_step = None
     enqueue(ORG_SEAL_JOB, {"submission_id": submission.id},
-            idempotency_key=f"org-seal:{submission.id}:{submission.round}")
+            idempotency_key=f"{ORG_SEAL}:{submission.id}:{submission.round}")
     db.session.flush()
 
 
@@ -280,7 +291,7 @@ def finish(submission_id: int) -> None:
     """The organisation seal is on: the submission is approved (in the seal's own transaction)."""
     submission = lock(submission_id)
     submission.decided_at = utcnow()
-    _move(submission, Action.APPROVE, actor=None, step_key="org-seal")
+    _move(submission, Action.APPROVE, actor=None, step_key=ORG_SEAL)
     db.session.flush()
 
 
@@ -308,8 +319,13 @@ def reject(submission_id: int, staff: Staff, reason: str) -> None:
 
 
 def _supersede_open(submission: Submission) -> None:
+    supersede_open_approvals(submission.id)
+    submission.current_step = None
+
+
+def supersede_open_approvals(submission_id: int) -> None:
+    """The case left review (returned, rejected, withdrawn): its open tasks leave the office queues."""
     db.session.execute(
-        sa.update(Approval).where(Approval.submission_id == submission.id, Approval.state.in_(OPEN))
+        sa.update(Approval).where(Approval.submission_id == submission_id, Approval.state.in_(OPEN))
         .values(state="superseded").execution_options(synchronize_session=False)
     )
-    submission.current_step = None

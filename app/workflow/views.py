@@ -6,7 +6,7 @@ to staff of other offices, the same as a case that does not exist.
 
 from __future__ import annotations
 
-import datetime as dt
+import io
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
@@ -18,24 +18,27 @@ from app.accounts import staff_service
 from app.accounts.models import Staff
 from app.accounts.staff_session import staff_required
 from app.audit.service import record as audit
-from app.audit.service import record_read
 from app.catalogue.service import published_forms
-from app.db import utcnow
-from app.delivery.dashboard import deliveries_for
+from app.db import writes
+from app.delivery.service import deliveries_for
 from app.documents import service as documents
+from app.errors import Conflict
 from app.extensions import db
+from app.forms import ButtonForm
 from app.submissions import service as submissions
 from app.submissions.models import Submission
 from app.submissions.presenters import answer_rows
+from app.submissions.states import State
 from app.workflow import queue, service
-from app.workflow.forms import ActionForm, CommentForm, ReassignForm, RejectForm, ReturnForm
+from app.workflow.forms import CommentForm, ReassignForm, RejectForm, ReturnForm
+from app.workflow.models import Approval
 
 bp = Blueprint("office", __name__, url_prefix="/office")
 
 
 def visible_case(submission_id: int) -> Submission:
     submission = db.session.get(Submission, submission_id)
-    if submission is None or submission.state == "draft":
+    if submission is None or submission.state == State.DRAFT:
         abort(404)
     if g.staff.office_id not in service.involved_office_ids(submission):
         abort(404)
@@ -67,12 +70,11 @@ def queue_view():
 
 
 @bp.get("/cases/<int:submission_id>")
+@writes  # seeing a case is recorded: the resident's status page lists who looked (office, role, when)
 @staff_required()
 def case(submission_id: int):
     submission = visible_case(submission_id)
-    # Seeing a case is recorded: the resident's status page lists who looked (office, role, when).
-    record_read("case.view", actor_type="staff", actor_id=g.staff.id, subject_type="submission",
-                subject_id=submission.id)
+    audit("case.view", actor_type="staff", actor_id=g.staff.id, subject_type="submission", subject_id=submission.id)
     return _render_case(submission)
 
 
@@ -80,16 +82,7 @@ def _render_case(submission: Submission, *, revealed: dict | None = None, forms:
     locale = str(get_locale())
     actions = service.available_actions(g.staff, submission)
     forms = forms or {}
-    reassign = forms.get("reassign") or ReassignForm()
-    if "reassign" in actions:
-        approval = service.approvable_by(g.staff, submission)
-        candidates = db.session.scalars(
-            sa.select(Staff).where(Staff.office_id == approval.office_id, Staff.is_active.is_(True))
-            .order_by(Staff.display_name)
-        ).all()
-        reassign.assignee.choices = [
-            SelectChoice(s.id, s.display_name) for s in candidates if s.has_role(approval.role)
-        ]
+    reassign = forms.get("reassign") or _reassign_form(submission, actions)
     staff_names = _staff_names(submission)
     return render_template(
         "office/case.html",
@@ -103,21 +96,27 @@ def _render_case(submission: Submission, *, revealed: dict | None = None, forms:
         approvals=service.current_approvals(submission),
         all_approvals=_approvals(submission),
         staff_names=staff_names,
-        action_form=ActionForm(),
+        action_form=ButtonForm(),
         return_form=forms.get("return") or ReturnForm(),
         reject_form=forms.get("reject") or RejectForm(),
         comment_form=forms.get("comment") or CommentForm(),
         reassign_form=reassign,
         is_overdue=queue.is_overdue(submission),
-        needs_code=not second_factor_is_fresh(g.staff),
-        deliveries=deliveries_for(submission),
-        document=documents.current_document(submission),
+        needs_code=not staff_service.second_factor_is_fresh(g.staff),
+        deliveries=deliveries_for(submission.id),
+        document=documents.current_document(submission.id),
     ), status
 
 
-def _approvals(submission):
-    from app.workflow.models import Approval
+def _reassign_form(submission: Submission, actions: set[str]) -> ReassignForm:
+    form = ReassignForm()
+    if "reassign" in actions:
+        form.assignee.choices = [SelectChoice(s.id, s.display_name)
+                                 for s in service.reassign_candidates(g.staff, submission)]
+    return form
 
+
+def _approvals(submission):
     return db.session.scalars(
         sa.select(Approval).where(Approval.submission_id == submission.id).order_by(Approval.round, Approval.id)
     ).all()
@@ -131,7 +130,6 @@ def _staff_names(submission) -> dict[int, str]:
 
 
 def _done(submission_id: int, message: str):
-    db.session.commit()
     flash(message, "info")
     return redirect(url_for(".case", submission_id=submission_id))
 
@@ -140,35 +138,29 @@ def _done(submission_id: int, message: str):
 @staff_required("clerk", "approver")
 def claim(submission_id: int):
     visible_case(submission_id)
-    if ActionForm().validate_on_submit():
+    if ButtonForm().validate_on_submit():
         service.claim(submission_id, g.staff)
         return _done(submission_id, _("この申請の担当になりました。"))
     abort(400)
-
-
-def second_factor_is_fresh(staff: Staff) -> bool:
-    """Applying a seal needs a second factor from the last few minutes, not only a live session."""
-    limit = dt.timedelta(minutes=current_app.config["SEAL_FRESH_MINUTES"])
-    return staff.last_second_factor_at is not None and utcnow() - staff.last_second_factor_at <= limit
 
 
 @bp.post("/cases/<int:submission_id>/approve")
 @staff_required("clerk", "approver")
 def approve(submission_id: int):
     submission = visible_case(submission_id)
-    if not ActionForm().validate_on_submit():
+    if not ButtonForm().validate_on_submit():
         abort(400)
-    if not second_factor_is_fresh(g.staff):
+    if not staff_service.second_factor_is_fresh(g.staff):
         code = request.form.get("code", "")
         if not code or not staff_service.verify_totp(g.staff, code):
-            db.session.commit()  # keep a consumed code consumed
+            # The response is a page, not an error: the request's commit keeps a consumed code consumed.
             flash(_("押印するには、認証アプリの6桁の確認コードを入力してください。") if not code else
                   _("確認コードが正しくないか、有効期限が切れています。認証アプリの新しいコードを入力してください。"),
                   "error")
             return _render_case(submission, status=403)
     try:
         service.approve(submission_id, g.staff)
-    except service.Conflict as exc:
+    except Conflict as exc:
         db.session.rollback()
         flash(exc.message, "error")
         return redirect(url_for(".case", submission_id=submission_id))
@@ -212,11 +204,10 @@ def comment(submission_id: int):
 @staff_required("clerk", "approver", "admin")
 def reassign(submission_id: int):
     submission = visible_case(submission_id)
-    form = ReassignForm()
-    assignee = db.session.get(Staff, request.form.get("assignee", type=int) or 0)
-    if not ActionForm().validate_on_submit() or assignee is None:
+    form = _reassign_form(submission, service.available_actions(g.staff, submission))
+    if not form.validate_on_submit():
         return _render_case(submission, forms={"reassign": form}, status=422)
-    service.reassign(submission_id, g.staff, assignee)
+    service.reassign(submission_id, g.staff, db.session.get(Staff, form.assignee.data))
     return _done(submission_id, _("担当者を変更しました。"))
 
 
@@ -225,26 +216,22 @@ def reassign(submission_id: int):
 def reveal_sensitive(submission_id: int):
     """Show My Number to staff once: every read is an audit event (no number in the audit payload)."""
     submission = visible_case(submission_id)
-    if not ActionForm().validate_on_submit():
+    if not ButtonForm().validate_on_submit():
         abort(400)
-    values = submissions.read_sensitive(submission)
-    for field_name in sorted(values):
-        audit("mynumber.read", actor_type="staff", actor_id=g.staff.id, subject_type="submission",
-              subject_id=submission.id, data={"field": field_name})
-    db.session.commit()
-    return _render_case(submission, revealed=values)
+    return _render_case(submission, revealed=service.reveal_sensitive(submission, g.staff))
 
 
 @bp.get("/cases/<int:submission_id>/attachments/<int:attachment_id>")
+@writes  # every read of an attachment is recorded
 @staff_required()
 def attachment(submission_id: int, attachment_id: int):
     submission = visible_case(submission_id)
     item = next((a for a in submission.attachments if a.id == attachment_id), None)
     if item is None:
         abort(404)
-    record_read("attachment.read", actor_type="staff", actor_id=g.staff.id, subject_type="submission",
-                subject_id=submission.id, data={"attachment": item.id})
-    return send_file(submissions.attachment_path(item.sha256), mimetype=item.content_type, as_attachment=True,
+    audit("attachment.read", actor_type="staff", actor_id=g.staff.id, subject_type="submission",
+          subject_id=submission.id, data={"attachment": item.id})
+    return send_file(io.BytesIO(submissions.attachment_bytes(item)), mimetype=item.content_type, as_attachment=True,
                      download_name=item.filename)
 
 
@@ -253,7 +240,7 @@ def attachment(submission_id: int, attachment_id: int):
 def document(submission_id: int):
     """The latest revision of the case's approval document (as sealed so far)."""
     submission = visible_case(submission_id)
-    current = documents.current_document(submission)
+    current = documents.current_document(submission.id)
     if current is None or current.latest is None:
         abort(404)
     data = documents.read_bytes(current.latest.sha256)

@@ -28,8 +28,8 @@ import traceback
 import benchlib
 import sqlalchemy as sa
 
-from tests.helpers import csrf_token
-from tests.staff_fixtures import sign_in_staff
+from tests.support.http import csrf_token
+from tests.support.staff import sign_in_staff
 
 PASSWORD = "approval bench password 2026"
 #: How often the bench looks for the worker's result. On PostgreSQL each look is a round trip to a server
@@ -61,10 +61,10 @@ def wait_for(check, timeout: float = 60.0, interval: float = 0.002, worker: subp
 def seed(app, count: int) -> tuple[dict, list[int]]:
     """Staff (clerk, approver) and ``count`` submitted 住民票 requests; the worker puts them into review."""
     from app.accounts import staff_service
-    from app.demo import fill
+    from app.demo.answers import fill
     from app.extensions import db
     from app.submissions import service as submissions
-    from tests.helpers import make_resident
+    from tests.support.accounts import make_resident
 
     staff = {}
     with app.app_context():

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import benchlib  # noqa: E402
 
-from tests.helpers import CSRF_RE, free_port  # noqa: E402
+from tests.support.http import CSRF_RE, free_port  # noqa: E402
 
 
 class Client:
@@ -54,8 +54,8 @@ class Client:
 def staff_totp(email: str) -> str:
     import pyotp
 
-    from app.accounts.demo import DEMO_STAFF
     from app.accounts.staff_service import TOTP_INTERVAL
+    from app.demo.staff import DEMO_STAFF
 
     secret = next(s for e, _n, _o, _r, s in DEMO_STAFF if e == email)
     return pyotp.TOTP(secret, interval=TOTP_INTERVAL).now()
@@ -66,7 +66,8 @@ def new_draft(app) -> int:
     import sqlalchemy as sa
 
     from app.accounts.models import Resident
-    from app.demo import DEMO_RESIDENTS, fill
+    from app.demo import DEMO_RESIDENTS
+    from app.demo.answers import fill
     from app.extensions import db
 
     for attempt in range(10):
@@ -222,7 +223,7 @@ def ten_pages(html: str) -> str:
 def render_process(instance: benchlib.Instance) -> benchlib.Result:
     from render import approval_inputs, page_count
 
-    from app.documents.pdf import RenderPool
+    from app.documents.render_pool import RenderPool
 
     inputs = approval_inputs(instance)
     with RenderPool() as pool:

@@ -55,12 +55,12 @@ def approval_inputs(instance: benchlib.Instance) -> list[dict]:
 
 def plain_html(html: str) -> str:
     """The same document for a plain WeasyPrint call: font faces as file: URLs and print.css inlined."""
-    from app.documents import pdf
+    from app.documents import fetcher, pdf
 
-    faces = pdf.FONT_FACES_CSS
-    for name, candidates in pdf.FONT_FILES.items():
+    faces = fetcher.FONT_FACES_CSS
+    for name, candidates in fetcher.FONT_FILES.items():
         path = next(p for p in candidates if Path(p).is_file())
-        faces = faces.replace(f"{pdf.ASSET_SCHEME}:{name}", Path(path).as_uri())
+        faces = faces.replace(f"{fetcher.ASSET_SCHEME}:{name}", Path(path).as_uri())
     style = f"<style>{faces}\n{pdf.document_css()}</style>"
     return re.sub(r"</head>", lambda _m: style + "</head>", html, count=1)
 
@@ -113,7 +113,8 @@ def main() -> None:
     rounds, warm = (12, 3) if args.quick else (40, 5)
     import weasyprint
 
-    from app.documents.pdf import Attachment, RenderPool, _weasy_attachment
+    from app.documents.pdf import Attachment, _weasy_attachment
+    from app.documents.render_pool import RenderPool
 
     instance = benchlib.Instance().setup(demo=True)
     try:

@@ -104,7 +104,7 @@ def samples_of(app, rounds: int, demo_documents: int) -> dict[str, list[float]]:
     from app.seals import verification
     from app.submissions.models import Submission
     from app.workflow import queue
-    from tests.staff_fixtures import sign_in_staff
+    from tests.support.staff import sign_in_staff
 
     deep = cursors(app)
     with app.app_context():

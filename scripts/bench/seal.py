@@ -41,7 +41,7 @@ def _demo_case(instance: benchlib.Instance):
     with app.app_context():
         for submission in db.session.scalars(sa.select(Submission).where(Submission.state == "in_review")
                                              .order_by(Submission.id)):
-            document = documents.current_document(submission)
+            document = documents.current_document(submission.id)
             if document is not None and document.revisions:
                 field = documents.field_names(submission)[0]["field_name"]
                 return app, submission.id, document.id, field
@@ -51,6 +51,8 @@ def _demo_case(instance: benchlib.Instance):
 def signing(app, document_id: int, field: str, rounds: int, warm: int) -> list[benchlib.Result]:
     import datetime as dt
 
+    from app.documents.imprint import imprint_svg, stamp_pdf
+    from app.seals.apply import SIGNATURE_RESERVATION
     from asn1crypto import keys as a_keys
     from cryptography.hazmat.primitives import serialization
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -58,14 +60,12 @@ def signing(app, document_id: int, field: str, rounds: int, warm: int) -> list[b
     from pyhanko_certvalidator.registry import SimpleCertificateStore
 
     from app.documents import service as documents
-    from app.documents.imprint import imprint_svg, stamp_pdf
     from app.documents.models import Document
     from app.extensions import db
     from app.seals import service
-    from app.seals.apply import SIGNATURE_RESERVATION
     from app.seals.models import SealCertificate
     from app.seals.sign import _a_cert, sign_field
-    from tests.seals.tsa import start_tsa
+    from tests.support.tsa import start_tsa
 
     with app.app_context():
         import sqlalchemy as sa

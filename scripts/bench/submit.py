@@ -32,7 +32,7 @@ from pathlib import Path
 import benchlib
 from benchlib import ROOT, VENV_BIN, Instance, Result
 
-from tests.helpers import free_port
+from tests.support.http import free_port
 
 HERE = Path(__file__).resolve().parent
 LUA = HERE / "submit.lua"

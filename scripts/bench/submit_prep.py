@@ -80,8 +80,8 @@ class Prepared:
         """Fill one draft through the pages, as a resident would, and keep its answers and progress."""
         from app.extensions import db
         from app.submissions.models import Submission
-        from tests.helpers import csrf_token
-        from tests.submissions.filing import fill_pages
+        from tests.support.filing import fill_pages
+        from tests.support.http import csrf_token
 
         resident_id = next(iter(self.sessions))
         cookie, _token = self.sessions[resident_id]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.accounts import flows
+from tests.support import accounts as flows
 
 
 @pytest.fixture

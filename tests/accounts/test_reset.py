@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.accounts import flows
-from tests.helpers import csrf_token
+from tests.support import accounts as flows
+from tests.support.http import csrf_token
 
 NEW_PASSWORD = "a brand new passphrase"
 

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from tests.accounts import flows
-from tests.helpers import csrf_token
+from tests.support import accounts as flows
+from tests.support.http import csrf_token
 
 FAILED = "メールアドレスまたはパスワードが正しくありません"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.accounts import flows
+from tests.support import accounts as flows
 
 
 def test_sign_up_confirm_sign_in_and_sign_out_ends_the_session(client, new_client, smtp_server, run_worker):

@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from app.accounts.models import Staff
-from tests.helpers import csrf_token
-from tests.staff_fixtures import make_staff, sign_in_password, sign_in_staff
+from tests.support.http import csrf_token
+from tests.support.staff import make_staff, sign_in_password, sign_in_staff
 
 ADMIN = "admin@example.lg.jp"
 PAGE = "/office/admin/staff"

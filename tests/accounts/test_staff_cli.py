@@ -6,10 +6,10 @@ import pyotp
 import pytest
 import sqlalchemy as sa
 
-from app.accounts.demo import DEMO_STAFF, DEMO_STAFF_PASSWORD, seed_demo_staff
 from app.accounts.models import Staff
 from app.accounts.staff_service import totp_secret
-from tests.staff_fixtures import ensure_offices, make_staff, sign_in_password, sign_in_staff
+from app.demo.staff import DEMO_STAFF, DEMO_STAFF_PASSWORD, seed_demo_staff
+from tests.support.staff import ensure_offices, make_staff, sign_in_password, sign_in_staff
 
 
 def _fields(output: str) -> dict[str, str]:

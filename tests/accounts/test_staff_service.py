@@ -12,7 +12,7 @@ from app.accounts.models import Staff
 from app.accounts.service import verify_password
 from app.errors import ValidationFailed
 from app.fieldcrypt import decrypt_json
-from tests.staff_fixtures import ensure_offices, make_staff
+from tests.support.staff import ensure_offices, make_staff
 
 NOW = 1_800_000_000.0  # a fixed clock: step 60_000_000
 

@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from app.accounts.models import Resident, Staff
 from app.accounts.service import hash_password
 from app.db import utcnow
-from tests.accounts import flows
-from tests.helpers import csrf_token
-from tests.staff_fixtures import (
+from tests.support import accounts as flows
+from tests.support.http import csrf_token
+from tests.support.staff import (
     make_staff,
     next_code,
     sign_in_password,

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-import tests.conftest as root_conftest
 from app import create_app
-from tests.helpers import free_port
+from tests.support.http import free_port
+from tests.support.plugin import app_config
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -59,7 +59,7 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     instance = tmp_path_factory.mktemp("live-instance")
     database_url = f"sqlite:///{instance / 'live.db'}"
     port = free_port()
-    config = root_conftest.test_config(instance, database_url)
+    config = app_config(instance, database_url)
     config["MADOGUCHI_BASE_URL"] = f"http://127.0.0.1:{port}"
     app = create_app(config)
     with app.app_context():
@@ -112,10 +112,11 @@ def browser_page(chromium):
 def catalogue(live_server) -> LiveServer:
     """The live server with the built-in catalogue published in its database."""
     from app.catalogue.service import built_in_catalogue_dir, sync_catalogue
+    from app.cli import catalogue_references
     from app.extensions import db
 
     with live_server.app.app_context():
-        sync_catalogue([built_in_catalogue_dir()])
+        sync_catalogue([built_in_catalogue_dir()], catalogue_references())
         db.session.commit()
     return live_server
 
@@ -125,7 +126,7 @@ def new_resident(catalogue):
     """Make a confirmed resident (password ``support.PASSWORD``) in the live database; returns the email."""
     import uuid
 
-    from tests.browser.support import make_resident
+    from tests.support.browser import make_resident
 
     def make(name: str = "hanako") -> str:
         return make_resident(catalogue.app, f"{name}-{uuid.uuid4().hex[:8]}@example.jp")

@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from tests.browser.support import (
+from tests.support.browser import (
     PHONE,
     REVEAL_ALL,
     axe_violations,

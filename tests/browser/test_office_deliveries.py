@@ -20,8 +20,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from tests.browser.support import DESKTOP, custom_problems, enable_axe
 from tests.browser.test_office_return_flow import Axe, prepare, run_worker, staff_sign_in
+from tests.support.browser import DESKTOP, custom_problems, enable_axe
 
 DESTINATION = "上下水道課"  # the 住民票's webhook destination in the built-in catalogue
 DEAD = "送付できませんでした"
@@ -46,7 +46,7 @@ def approved_with_a_dead_delivery(app, resident_email: str, base: str) -> tuple[
     from app.delivery.models import Destination
     from app.extensions import db
     from app.workflow import service as workflow
-    from tests.staff_fixtures import make_staff
+    from tests.support.staff import make_staff
 
     submission_id, receipt, staff = prepare(app, resident_email)
     with app.app_context():

@@ -16,7 +16,7 @@ import uuid
 
 from playwright.sync_api import expect
 
-from tests.browser.support import DESKTOP, PHONE, axe_violations, enable_axe, sign_in
+from tests.support.browser import DESKTOP, PHONE, axe_violations, enable_axe, sign_in
 
 MESSAGE = "提出先を具体的に書いてください（例：日本年金機構）。"
 
@@ -29,7 +29,7 @@ def run_worker(app) -> int:
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from app.delivery.worker import run_due
+    from app.jobs.worker import run_due
 
     def run() -> int:
         with app.app_context():
@@ -45,11 +45,11 @@ def prepare(app, resident_email: str) -> tuple[int, str, dict[str, tuple[str, st
     Returns (submission id, receipt number, {role: (email, password, totp secret)}).
     """
     from app.accounts.models import Resident
-    from app.demo import fill
+    from app.demo.answers import fill
     from app.extensions import db
     from app.seals import service as seals
     from app.submissions import service as submissions
-    from tests.staff_fixtures import make_staff
+    from tests.support.staff import make_staff
 
     tag = uuid.uuid4().hex[:8]
     with app.app_context():
@@ -90,7 +90,7 @@ class Axe:
 
 def staff_sign_in(page, app, base: str, account: tuple[str, str, str], axe: Axe | None = None) -> None:
     """Password, then the 6-digit code of the authenticator app, through the office's sign-in pages."""
-    from tests.staff_fixtures import next_code
+    from tests.support.staff import next_code
 
     email, password, secret = account
     page.goto(base + "/office/sign-in")
@@ -124,7 +124,7 @@ def open_case(page, receipt: str) -> None:
 def approve(page, app, account: tuple[str, str, str]) -> None:
     """「承認して押印する」. If the page asks for the 6-digit code (the sign-in's second factor is no
     longer fresh), the code of a later step than the sign-in's is typed, as the app would show it."""
-    from tests.staff_fixtures import next_code
+    from tests.support.staff import next_code
 
     code_field = page.get_by_label("確認コード（認証アプリの6桁）")
     if code_field.count():

@@ -10,7 +10,7 @@ import time
 
 from playwright.sync_api import expect
 
-from tests.browser.support import PHONE, definitions, fill_draft, sign_in, submissions_of, submit_history_count
+from tests.support.browser import PHONE, definitions, fill_draft, sign_in, submissions_of, submit_history_count
 
 RECEIPT_RE = re.compile(r"^[0-9A-Z]{4}-[0-9A-Z]{4}$")
 CONTENTS_QUESTIONS = ("世帯主の氏名と続柄を載せますか", "本籍と筆頭者を載せますか",

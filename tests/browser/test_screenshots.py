@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.support import DESKTOP, PHONE, definitions, fill_draft, sign_in
+from tests.support.browser import DESKTOP, PHONE, definitions, fill_draft, sign_in
 
 SHOTS = os.environ.get("MADOGUCHI_SCREENSHOTS")
 

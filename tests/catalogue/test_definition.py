@@ -7,6 +7,7 @@ import json
 import jsonschema
 import pytest
 
+from app.accounts.offices import office_problems
 from app.catalogue.definition import (
     SCHEMA_PATH,
     apply_defaults,
@@ -15,12 +16,17 @@ from app.catalogue.definition import (
     load_definition_file,
     validate_definition,
 )
-from app.catalogue.service import built_in_catalogue_dir, office_problems, validate_file
-from tests.catalogue.samples import minimal_definition as minimal
+from app.catalogue.service import built_in_catalogue_dir, validate_file
+from app.cli import catalogue_references
+from tests.support.catalogue import minimal_definition as minimal
 
 DEFINITIONS = built_in_catalogue_dir()
 OFFICES = {"shimin", "zeimu", "fukushi", "kodomo"}
 FORM_FILES = ["juminhyo.v1.yaml", "tenkyo.v1.yaml", "inkan.v1.yaml"]
+
+
+def file_problems(path) -> list[str]:
+    return validate_file(path, catalogue_references())
 
 
 def load(name: str = "inkan.v1.yaml") -> dict:
@@ -38,7 +44,7 @@ def test_schema_is_a_valid_draft_2020_12_schema():
 def test_built_in_definitions_are_valid(name):
     definition = load(name)
     assert validate_definition(definition, office_codes=OFFICES) == []
-    assert validate_file(DEFINITIONS / name) == []
+    assert file_problems(DEFINITIONS / name) == []
     assert definition["version"] == 1
     assert definition["retention_years"] >= 1
     assert definition["declaration"]["ja"] and definition["declaration"]["en"]
@@ -64,7 +70,7 @@ def test_built_in_forms_are_the_expected_ones():
 
 
 def test_built_in_offices():
-    from app.catalogue.definition import load_yaml_file
+    from app.yamlfiles import load_yaml_file
 
     offices = load_yaml_file(DEFINITIONS / "offices.yaml")
     assert office_problems(offices) == []
@@ -74,7 +80,7 @@ def test_built_in_offices():
         "fukushi": "福祉課",
         "kodomo": "こども家庭課",
     }
-    assert validate_file(DEFINITIONS / "offices.yaml") == []
+    assert file_problems(DEFINITIONS / "offices.yaml") == []
 
 
 # --- structural problems -----------------------------------------------------------------------
@@ -93,7 +99,7 @@ def test_validate_file_reports_the_file_and_the_place(tmp_path):
     # The second phone field is the proxy's, pages[2].fields[3].
     head, tail = text.rsplit("type: phone", 1)
     broken.write_text(head + "type: dat" + tail, encoding="utf-8")
-    assert validate_file(broken) == [f"{broken}: pages[2].fields[3].type: unknown field type 'dat'"]
+    assert file_problems(broken) == [f"{broken}: pages[2].fields[3].type: unknown field type 'dat'"]
 
 
 @pytest.mark.parametrize(

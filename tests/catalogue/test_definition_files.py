@@ -16,14 +16,19 @@ from app.catalogue.definition import (
     is_shown,
     iter_fields,
     load_definition_file,
-    localized,
     validate_definition,
 )
-from app.catalogue.errors import DefinitionError
 from app.catalogue.service import built_in_catalogue_dir, validate_file
-from tests.catalogue.samples import minimal_definition as minimal
+from app.cli import catalogue_references
+from app.i18n import localized
+from app.yamlfiles import FileProblems
+from tests.support.catalogue import minimal_definition as minimal
 
 DEFINITIONS = built_in_catalogue_dir()
+
+
+def file_problems(path) -> list[str]:
+    return validate_file(path, catalogue_references())
 
 
 # --- files -------------------------------------------------------------------------------------
@@ -32,42 +37,42 @@ DEFINITIONS = built_in_catalogue_dir()
 def test_yaml_syntax_error_gives_the_line(tmp_path):
     path = tmp_path / "broken.yaml"
     path.write_text("slug: x\ntitle: {ja: a, en: b\nversion: 1\n", encoding="utf-8")
-    with pytest.raises(DefinitionError) as caught:
+    with pytest.raises(FileProblems) as caught:
         load_definition_file(path)
     assert caught.value.problems[0].startswith("line 3, column ")
-    assert validate_file(path)[0].startswith(f"{path}: line 3, column ")
+    assert file_problems(path)[0].startswith(f"{path}: line 3, column ")
 
 
 def test_a_repeated_key_is_an_error_not_a_silent_overwrite(tmp_path):
     path = tmp_path / "twice.yaml"
     path.write_text("slug: x\nversion: 1\nslug: y\n", encoding="utf-8")
-    assert validate_file(path) == [f"{path}: line 3, column 1: the key 'slug' appears twice"]
+    assert file_problems(path) == [f"{path}: line 3, column 1: the key 'slug' appears twice"]
 
 
 def test_a_file_that_is_not_a_mapping(tmp_path):
     path = tmp_path / "list.yaml"
     path.write_text("- a\n- b\n", encoding="utf-8")
-    assert validate_file(path) == [f"{path}: definition: the file must hold a mapping (slug:, version:, title:, ...)"]
+    assert file_problems(path) == [f"{path}: definition: the file must hold a mapping (slug:, version:, title:, ...)"]
 
 
 def test_offices_file_problems(tmp_path):
     path = tmp_path / "offices.yaml"
     path.write_text("- {code: shimin, name: {ja: 市民課}}\n- {code: shimin, name: {ja: 市民課, en: Citizens}}\n")
-    assert validate_file(path) == [f"{path}: offices[0].name: missing key 'en'"]
+    assert file_problems(path) == [f"{path}: offices[0].name: missing key 'en'"]
     path.write_text("- {code: shimin, name: {ja: 市民課, en: C}}\n- {code: shimin, name: {ja: 市民課, en: C}}\n")
-    assert validate_file(path) == [f"{path}: offices[1].code: the code 'shimin' is already used at offices[0]"]
+    assert file_problems(path) == [f"{path}: offices[1].code: the code 'shimin' is already used at offices[0]"]
 
 
 def test_validate_file_knows_offices_beside_the_file(tmp_path):
     definition = minimal(office="somu")
     (tmp_path / "form.yaml").write_text(json.dumps(definition, ensure_ascii=False), encoding="utf-8")
-    assert validate_file(tmp_path / "form.yaml") == [
+    assert file_problems(tmp_path / "form.yaml") == [
         f"{tmp_path / 'form.yaml'}: office: unknown office 'somu' (known offices: fukushi, kodomo, shimin, zeimu)"
     ]
     (tmp_path / "offices.yaml").write_text(
         "- {code: somu, name: {ja: 総務課, en: General Affairs}}\n", encoding="utf-8"
     )
-    assert validate_file(tmp_path / "form.yaml") == []
+    assert file_problems(tmp_path / "form.yaml") == []
 
 
 # --- defaults, checksum, helpers ---------------------------------------------------------------

@@ -12,11 +12,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from app.delivery import mail, outbox
+from app.delivery import outbox
 from app.delivery.channels import spool
 from app.delivery.models import Destination
 from app.documents import service as documents
-from tests.delivery.conftest import attachment, by_code, deliveries, point_webhook
+from app.jobs import mail
+from app.workflow.sealing import delivery_order
+from tests.support.delivery import attachment, by_code, deliveries, point_webhook, queue_to
 
 COMPRESSION, BITS, WIDTH, PHOTOMETRIC = 259, 258, 256, 262
 
@@ -36,13 +38,13 @@ def test_write_deliveries_writes_one_row_per_destination_once(app, db, approved)
     rows = deliveries(db, approved)
     assert sorted((d.destination.code, d.channel) for d in rows) == [
         ("homukyoku", "fax_email"), ("kaigo-hikari", "email"), ("suido", "webhook")]
-    document = documents.current_document(approved)
+    document = documents.current_document(approved.id)
     for row in rows:
         assert row.state == "pending" and row.attempts == 0 and row.max_attempts == 6
         assert row.idempotency_key == f"delivery:{approved.id}:{document.id}:{row.destination.code}"
         assert row.document_sha256 == document.latest.sha256 and document.latest.reason == "org-seal"
     assert (by_code(db, approved, "suido").message_id is None) and by_code(db, approved, "homukyoku").message_id
-    again = outbox.write_deliveries(approved, document)
+    again = outbox.write_deliveries(delivery_order(approved, document))
     assert sorted(d.id for d in again) == sorted(d.id for d in rows)
 
 
@@ -57,7 +59,7 @@ def test_without_a_gateway_development_spools_faxes(app, db, monkeypatch):
 def test_fax_email_and_email_and_webhook_deliver_the_sealed_document(app, db, approved, smtp_server, webhook,
                                                                      run_worker):
     point_webhook(db, webhook.url)
-    sealed = documents.read_bytes(documents.current_document(approved).latest.sha256)
+    sealed = documents.read_bytes(documents.current_document(approved.id).latest.sha256)
     assert run_worker() == 3
     rows = {d.destination.code: d for d in deliveries(db, approved)}
     assert {code: row.state for code, row in rows.items()} == {
@@ -95,7 +97,7 @@ def test_the_spool_gets_a_g4_tiff_and_a_job_description(app, db, approved, tmp_p
     destination = Destination(code="fax-server", name_ja="FAXサーバー経由", name_en="Via the fax server",
                               fax_number="03-0000-3333", channel="fax_spool")
     db.session.add(destination)
-    delivery = outbox.queue_delivery(approved, documents.current_document(approved), destination)
+    delivery = queue_to(db, approved, destination)
     for row in deliveries(db, approved):
         if row.id != delivery.id:
             row.state = "sent"  # only the spooled one is of interest here
@@ -127,12 +129,13 @@ def test_webhook_4xx_is_permanent_and_5xx_is_retried(app, db, approved, smtp_ser
 def test_a_resend_carries_the_mark_and_the_same_identity(app, db, approved, smtp_server, webhook, run_worker,
                                                          monkeypatch):
     """Attempt 2 of a fax: the renderer is told (its cover reads 再送), the subject says 再送, same key and id."""
-    from app.documents import faxing
+    from app.documents import fax_cover
 
     point_webhook(db, webhook.url)
     calls = []
-    real = faxing.render_fax
-    monkeypatch.setattr(faxing, "render_fax", lambda *a, **kw: calls.append(kw) or real(*a, **kw))
+    real = fax_cover.render_fax
+    monkeypatch.setattr(fax_cover, "render_fax", lambda pdf, cover, **kw: calls.append(
+        {"attempt": cover.attempt, **kw}) or real(pdf, cover, **kw))
     for row in deliveries(db, approved):
         row.attempts = 1  # as if the first attempt had been made and its fate were unknown
         row.state = "unknown"
@@ -148,17 +151,17 @@ def test_a_resend_carries_the_mark_and_the_same_identity(app, db, approved, smtp
 
 
 def test_the_sent_summary_names_the_offices_only(app, db, approved, smtp_server, webhook, run_worker):
-    from app.delivery.dashboard import deliveries_for, sent_summary
+    from app.delivery.service import deliveries_for, sent_summary
 
     point_webhook(db, webhook.url)
-    assert sent_summary(approved) == []
+    assert sent_summary(approved.id) == []
     run_worker()
-    summary = sent_summary(approved)
+    summary = sent_summary(approved.id)
     expected = ["架空地方法務局 本局", "ひかり居宅介護支援事業所", "上下水道課"]
     assert sorted(item["name"] for item in summary) == sorted(expected)
     assert all(item["sent_at"] is not None for item in summary)
     assert "03-0000-1111" not in repr(summary) and "@" not in repr(summary)
-    assert [d.state for d in deliveries_for(approved)] == ["sent"] * 3
+    assert [d.state for d in deliveries_for(approved.id)] == ["sent"] * 3
 
 
 def test_a_deactivated_destination_goes_dead_visibly(app, db, approved, smtp_server, webhook, run_worker):

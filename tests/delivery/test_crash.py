@@ -19,10 +19,8 @@ import time
 import pytest
 
 from app import PROJECT_ROOT
-from app.delivery import outbox
 from app.delivery.models import Destination
-from app.documents import service as documents
-from tests.delivery.conftest import GATEWAY, deliveries, point_webhook
+from tests.support.delivery import GATEWAY, deliveries, point_webhook, queue_to
 
 LEASE_SECONDS = 1.0
 
@@ -132,7 +130,6 @@ def test_killed_at_random_moments(app, db, approved, receivers, run_worker):
     smtp_server, webhook = receivers
     seed = random.randrange(1_000_000)
     chance = random.Random(seed)
-    document = documents.current_document(approved)
     kills = 0
     for round_ in range(10):
         # New work every round, so the kills land among claims, renders and sends, not on an idle loop.
@@ -141,7 +138,7 @@ def test_killed_at_random_moments(app, db, approved, receivers, run_worker):
             destination = Destination(code=f"r{round_}-{channel}", name_ja=f"送付先{round_}",
                                       name_en=f"Office {round_}", channel=channel, **contact)
             db.session.add(destination)
-            outbox.queue_delivery(approved, document, destination)
+            queue_to(db, approved, destination)
         # Ten kills could all land on one slow fax; each counts as an attempt, and a row that has used
         # them all waits for a person (a worker that dies on it every time must stop somewhere).
         for row in deliveries(db):

@@ -10,11 +10,12 @@ import sqlalchemy as sa
 
 from app.audit.models import AuditEvent
 from app.catalogue.service import built_in_catalogue_dir, sync_catalogue
+from app.cli import catalogue_references
 from app.delivery.models import Destination
 from app.errors import ValidationFailed
-from tests.delivery.conftest import by_code, deliveries, point_webhook
-from tests.helpers import csrf_token, free_port
-from tests.staff_fixtures import make_staff, sign_in_staff
+from tests.support.delivery import by_code, deliveries, point_webhook
+from tests.support.http import csrf_token, free_port
+from tests.support.staff import make_staff, sign_in_staff
 
 
 def test_a_gateway_that_is_down_ends_dead_then_a_retry_delivers(app, db, approved, smtp_server, webhook, client,
@@ -104,8 +105,8 @@ def test_the_destinations_page_is_for_admins_only(app, db, client):
 
 
 def test_catalogue_sync_loads_destinations_before_forms(db, tmp_path):
-    report = sync_catalogue([built_in_catalogue_dir()])
-    assert sorted(report.destinations_added) == ["homukyoku", "kaigo-hikari", "suido", "zeimusho"]
+    report = sync_catalogue([built_in_catalogue_dir()], catalogue_references())
+    assert sorted(report.added["destinations"]) == ["homukyoku", "kaigo-hikari", "suido", "zeimusho"]
     assert {"juminhyo@3", "tenkyo@3", "inkan-shomei@3"} <= set(report.forms_added)
     db.session.commit()
 
@@ -116,7 +117,7 @@ def test_catalogue_sync_loads_destinations_before_forms(db, tmp_path):
     (folder / "inkan.v4.yaml").write_text(text.replace("version: 3", "version: 4").replace(
         "destinations: [homukyoku]", "destinations: [homukyoku, kokuzeikyoku]"), encoding="utf-8")
     with pytest.raises(ValidationFailed) as caught:
-        sync_catalogue([folder])
+        sync_catalogue([folder], catalogue_references())
     assert caught.value.errors["problems"] == [
         f"{folder / 'inkan.v4.yaml'}: destinations[1]: unknown destination 'kokuzeikyoku' "
         "(known destinations: homukyoku, kaigo-hikari, suido, zeimusho)"]
@@ -125,7 +126,7 @@ def test_catalogue_sync_loads_destinations_before_forms(db, tmp_path):
     destinations_file.write_text(destinations_file.read_text(encoding="utf-8")
                                  + "- {code: bad, name: {ja: 不備, en: Bad}, channel: email}\n", encoding="utf-8")
     with pytest.raises(ValidationFailed) as caught:
-        sync_catalogue([folder])
+        sync_catalogue([folder], catalogue_references())
     assert caught.value.errors["problems"] == [
         f"{destinations_file}: destinations[4].email: the channel 'email' needs 'email'"]
 
@@ -133,10 +134,10 @@ def test_catalogue_sync_loads_destinations_before_forms(db, tmp_path):
 def test_the_case_page_section_renders(app, db, approved, smtp_server, webhook, run_worker):
     from flask import render_template_string
 
-    from app.delivery.dashboard import deliveries_for
+    from app.delivery.service import deliveries_for
 
     point_webhook(db, webhook.url)
     run_worker()
     with app.test_request_context("/office/"):
-        html = render_template_string('{% include "office/_deliveries.html" %}', deliveries=deliveries_for(approved))
+        html = render_template_string('{% include "office/_deliveries.html" %}', deliveries=deliveries_for(approved.id))
     assert html.count('data-state="sent"') == 3 and "上下水道課" in html and "03-0000-1111" not in html

@@ -14,9 +14,9 @@ import pytest
 import sqlalchemy as sa
 
 from app import PROJECT_ROOT
-from app.delivery import wakeup
-from app.delivery.jobs import enqueue
-from app.delivery.models import Job
+from app.jobs import wakeup
+from app.jobs.models import Job
+from app.jobs.queue import enqueue
 from tests.delivery.test_crash import worker_env
 
 POLL_SECONDS = 60

@@ -1,9 +1,9 @@
-"""Fixtures for the rendering tests: no app, no database. Poppler's tools check what we print."""
+"""Fixtures for the rendering tests: no app, no database. Poppler's tools (tests/support/pdf_tools.py)
+check what we print."""
 
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,40 +16,6 @@ def _poppler():
     missing = [tool for tool in POPPLER if shutil.which(tool) is None]
     if missing:  # scripts/setup installs poppler-utils; failing beats silently skipping the checks
         pytest.fail(f"poppler-utils missing ({', '.join(missing)}): run scripts/setup")
-
-
-def run(*args: str) -> str:
-    return subprocess.run(args, capture_output=True, check=True, text=True).stdout
-
-
-def pdftotext(path: Path, page: int | None = None) -> str:
-    pages = ["-f", str(page), "-l", str(page)] if page else []
-    return run("pdftotext", "-layout", *pages, str(path), "-")
-
-
-def page_count(path: Path) -> int:
-    for line in run("pdfinfo", str(path)).splitlines():
-        if line.startswith("Pages:"):
-            return int(line.split()[1])
-    raise AssertionError("pdfinfo printed no page count")
-
-
-def pdffonts(path: Path) -> list[dict]:
-    """Rows of ``pdffonts``: name, type, emb, sub."""
-    lines = run("pdffonts", str(path)).splitlines()[2:]
-    fonts = []
-    for line in lines:
-        parts = line.split()
-        # name type... encoding emb sub uni object-id gen: the flags are the 5th..3rd last columns
-        fonts.append({"name": parts[0], "emb": parts[-5], "sub": parts[-4], "line": line})
-    return fonts
-
-
-def rasterise(path: Path, out_dir: Path, *args: str) -> list[Path]:
-    """``pdftoppm`` every page into out_dir; returns the image files in page order."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["pdftoppm", *args, str(path), str(out_dir / "p")], check=True, capture_output=True)
-    return sorted(out_dir.glob("p*"))
 
 
 @pytest.fixture

@@ -1,24 +1,16 @@
-"""Fax output: TIFF Class F tags (G3 MH 1-D and G4, fine and standard), page order and count, the
-FAX送付状 (再送 on a resend, never an answer value or My Number), and `flask fax render`."""
+"""Fax output: TIFF Class F tags (G3 MH 1-D and G4, fine and standard), read back by libtiff and poppler.
+A case's fax (cover sheet, sealed pages, `flask fax render`) is tests/workflow/test_case_fax.py."""
 
 from __future__ import annotations
 
-import io
 import shutil
 import subprocess
 
 import pytest
-import sqlalchemy as sa
-from flask import render_template
 from PIL import Image
 
-from app.demo import DEMO_MYNUMBER
-from app.documents import fax, faxing
-from app.documents import service as documents
+from app.documents import fax
 from app.documents.pdf import render_pdf
-from app.submissions.models import Submission
-
-DESTINATION = {"code": "homukyoku", "name": "架空地方法務局 本局", "fax_number": "03-0000-1111"}
 
 
 def _tool(name: str) -> str:
@@ -94,77 +86,3 @@ def test_bad_options_are_refused(two_page_pdf):
         fax.rasterise(two_page_pdf, resolution="superfine")
     with pytest.raises(ValueError):
         fax.tiff_class_f(fax.rasterise(two_page_pdf), compression="jbig")
-
-
-@pytest.fixture
-def approved(db, new_case, staff, approve):
-    submission = new_case("juminhyo", "in_review")
-    for member in ("clerk", "approver"):
-        approve(submission.id, staff[member])
-    db.session.expire_all()
-    submission = db.session.get(Submission, submission.id)
-    assert submission.state == "approved"
-    return submission
-
-
-def _ocr(image: Image.Image) -> str:
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return subprocess.run(["tesseract", "stdin", "stdout", "--psm", "6", "-l", "jpn", "--dpi", "204"],
-                          input=buffer.getvalue(), capture_output=True, check=True, timeout=120).stdout.decode()
-
-
-def test_render_fax_cover_first_then_the_sealed_document(app_ctx, approved):
-    sealed = documents.latest_sealed_bytes(approved.receipt_number)
-    document_pages = fax.page_count(sealed)
-    data = faxing.render_fax(approved, DESTINATION, resolution="fine", compression="g4", attempt=2)
-    read = fax.read_tiff(data)
-    assert len(read) == 1 + document_pages
-    # pages 2… are the sealed document's own pages, not a new render
-    assert [p.tobytes() for p, _tags in read[1:]] == [p.tobytes() for p in fax.rasterise(sealed)]
-    top = read[0][0].crop((0, 0, 1728, 700)).convert("L")
-    text = "".join(_ocr(top).split())
-    assert "送付状" in text
-    assert "再送" in text
-
-
-def test_cover_html_resend_mark_and_no_answers(app_ctx, approved):
-    document = faxing.sealed_document(approved)
-    target = faxing.as_destination(DESTINATION)
-    first = render_template("pdf/fax_cover.html", **faxing.cover_context(
-        approved, document, target, total_pages=3, attempt=1))
-    again = render_template("pdf/fax_cover.html", **faxing.cover_context(
-        approved, document, target, total_pages=3, attempt=3))
-    assert "再送" not in first
-    assert "再送（3回目）" in again
-    for html in (first, again):
-        assert approved.receipt_number in html and "03-0000-1111" in html and "3枚" in html
-        assert document.verification_code in html  # in the verify address
-        assert DEMO_MYNUMBER not in html
-        for value in approved.answers.values():
-            if isinstance(value, str) and len(value) > 2:
-                assert value not in html
-
-
-def test_not_sealed_is_refused(app_ctx, new_case):
-    submission = new_case("juminhyo", "in_review")
-    with pytest.raises(faxing.NotSealed):
-        faxing.render_fax(submission, DESTINATION)
-
-
-def test_cli_fax_render(app_ctx, runner, approved, new_case, tmp_path, db):
-    out = tmp_path / "fax"
-    result = runner.invoke(args=["fax", "render", approved.receipt_number, "--out", str(out),
-                                 "--resolution", "standard", "--compression", "g3"])
-    assert result.exit_code == 0, result.output
-    path = out / f"{approved.receipt_number}.tif"
-    assert str(path) in result.output and "pages:" in result.output and "photometric=0" in result.output
-    (_image, tags), *_rest = fax.read_tiff(path.read_bytes())
-    assert tags[259] == 3 and float(tags[283]) == 98
-
-    unknown = runner.invoke(args=["fax", "render", "NOPE-0000", "--out", str(out)])
-    assert unknown.exit_code == 1 and "NOPE-0000" in unknown.output
-    pending = new_case("juminhyo", "in_review")
-    unsealed = runner.invoke(args=["fax", "render", pending.receipt_number, "--out", str(out)])
-    assert unsealed.exit_code == 1 and "not sealed" in unsealed.output
-    assert db.session.scalar(sa.select(Submission).where(Submission.receipt_number == "NOPE-0000")) is None

@@ -27,6 +27,7 @@ from app.documents import fax
 from app.documents import service as documents
 from app.documents.pdf import render_with_boxes
 from app.submissions import service as submissions_service
+from app.workflow import rendering
 
 zxingcpp = pytest.importorskip("zxingcpp")
 
@@ -96,7 +97,7 @@ def crop(page: Image.Image, box: tuple[float, float, float, float], page_height_
 def printed_values(submission) -> dict[str, str]:
     """element id → the value printed there (single values; group items are not boxed)."""
     values = {"doc-receipt-number": submission.receipt_number}
-    for section in documents._sections(submission):
+    for section in rendering.sections(submission):
         for row in section["rows"]:
             if row.get("name") and row["value"] not in (None, ""):
                 values[f"value-{row['name']}"] = str(row["value"])
@@ -107,7 +108,7 @@ def boxes_of(submission, document) -> dict:
     """The same HTML the worker rendered (the layout is deterministic), rendered here for its boxes."""
     with force_locale("ja"):
         html = render_template("pdf/approval.html",
-                               **documents._context(submission, document, with_seals=True))
+                               **rendering.context(submission, document, with_seals=True))
     _pdf, boxes = render_with_boxes(html, title=submission.form_version.title_ja)
     return boxes
 
@@ -129,9 +130,9 @@ def cases(new_case, monkeypatch):
 
 def test_the_qr_decodes_to_the_verify_url_at_both_fax_resolutions(app_ctx, cases):
     for slug, submission in cases.items():
-        document = documents.current_document(submission)
+        document = documents.current_document(submission.id)
         pdf = documents.read_bytes(document.latest.sha256)
-        verify_url = documents._context(submission, document, with_seals=False)["verify_url"]
+        verify_url = rendering.context(submission, document, with_seals=False)["verify_url"]
         for resolution in ("fine", "standard"):
             for number, page in enumerate(fax.rasterise(pdf, resolution=resolution)):
                 printed = fax.as_printed(page, resolution)
@@ -142,13 +143,13 @@ def test_every_printed_value_survives_fax(app_ctx, cases):
     report = {}
     jobs = []
     for slug, submission in cases.items():
-        document = documents.current_document(submission)
+        document = documents.current_document(submission.id)
         pdf = documents.read_bytes(document.latest.sha256)
         width_pt, height_pt = 595.28, 841.89  # A4, as print.css sets it
         boxes = boxes_of(submission, document)
         values = printed_values(submission)
         assert set(values) <= set(boxes), f"{slug}: value boxes missing: {set(values) - set(boxes)}"
-        verify_url = documents._context(submission, document, with_seals=False)["verify_url"]
+        verify_url = rendering.context(submission, document, with_seals=False)["verify_url"]
         for resolution in ("fine", "standard"):
             printed = [fax.as_printed(page, resolution) for page in fax.rasterise(pdf, resolution=resolution)]
             for number, page in enumerate(printed):

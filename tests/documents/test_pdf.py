@@ -14,9 +14,10 @@ import zxingcpp
 from PIL import Image
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from app.documents import codes, pdf
-from tests.documents import helpers
-from tests.documents.conftest import page_count, pdffonts, pdftotext, rasterise
+from app.documents import codes, fetcher, pdf
+from app.documents.render_pool import RenderPool
+from tests.support import printing as helpers
+from tests.support.pdf_tools import page_count, pdffonts, pdftotext, rasterise
 
 ANSWERS = json.dumps({"name": "山田 太郎", "copies": 2}, ensure_ascii=False, sort_keys=True).encode()
 HOSTILE = [
@@ -114,19 +115,19 @@ def test_json_attachment_is_the_only_embedded_file_with_relationship_data(approv
     "MADOGUCHI-ASSET:fonts/BIZUDGothic-Regular.ttf",
 ])
 def test_fetcher_refuses_everything_outside_the_allow_list(url):
-    fetcher = pdf.AssetFetcher(css={"print.css": "p { color: #000 }"})
-    with pytest.raises(pdf.AssetRefused):
-        fetcher.fetch(url)
-    with pytest.raises(pdf.AssetRefused):
-        fetcher(url)  # WeasyPrint's own entry point
-    assert fetcher.served == []
+    assets = fetcher.AssetFetcher(css={"print.css": "p { color: #000 }"})
+    with pytest.raises(fetcher.AssetRefused):
+        assets.fetch(url)
+    with pytest.raises(fetcher.AssetRefused):
+        assets(url)  # WeasyPrint's own entry point
+    assert assets.served == []
 
 
 def test_fetcher_serves_the_allow_listed_fonts_and_css():
-    fetcher = pdf.AssetFetcher(css={"print.css": "p { color: #000 }"})
-    font = fetcher.fetch("madoguchi-asset:fonts/BIZUDGothic-Regular.ttf")
-    assert font.read() == Path(pdf.FONT_FILES["fonts/BIZUDGothic-Regular.ttf"][0]).read_bytes()
-    css = fetcher.fetch("madoguchi-asset:print.css")
+    assets = fetcher.AssetFetcher(css={"print.css": "p { color: #000 }"})
+    font = assets.fetch("madoguchi-asset:fonts/BIZUDGothic-Regular.ttf")
+    assert font.read() == Path(fetcher.FONT_FILES["fonts/BIZUDGothic-Regular.ttf"][0]).read_bytes()
+    css = assets.fetch("madoguchi-asset:print.css")
     assert css.read() == b"p { color: #000 }" and css.content_type == "text/css"
 
 
@@ -269,7 +270,7 @@ def test_print_css_keeps_the_fax_rules():
 
 def test_values_are_at_least_11_pt_and_labels_at_least_9_pt(approval_pdf, write_pdf):
     """From the PDF itself: pdftotext -bbox gives each word's height (≈ the font size)."""
-    from tests.documents.conftest import run
+    from tests.support.pdf_tools import run
 
     xhtml = run("pdftotext", "-bbox", "-f", "1", "-l", "1", str(write_pdf(approval_pdf[0])), "-")
     words = {}
@@ -360,7 +361,7 @@ def _tags(html: str) -> list[tuple[str, list]]:
 
 @pytest.fixture(scope="module")
 def pool():
-    with pdf.RenderPool(cpu_seconds=4, memory_mb=600, wall_seconds=30, max_pages=40) as render_pool:
+    with RenderPool(cpu_seconds=4, memory_mb=600, wall_seconds=30, max_pages=40) as render_pool:
         yield render_pool
 
 
@@ -413,7 +414,7 @@ def test_pool_refuses_urls_like_the_in_process_renderer(pool):
 
 
 def test_pool_wall_clock_limit():
-    with pdf.RenderPool(cpu_seconds=60, memory_mb=600, wall_seconds=1.5, max_pages=None) as slow:
+    with RenderPool(cpu_seconds=60, memory_mb=600, wall_seconds=1.5, max_pages=None) as slow:
         slow.render("<p>warm</p>", title="t")  # the first render waits for start-up, not the wall limit
         html = helpers.render_template("pdf/receipt.html", **helpers.context(
             with_route=False, extra_rows=[{"label": f"行{i}", "value": "回答", "items": None} for i in range(3000)]))
@@ -424,7 +425,7 @@ def test_pool_wall_clock_limit():
 
 def test_pool_memory_limit():
     """A warm render process needs under 300 MB of address space; 340 MB leaves too little for 3,000 rows."""
-    with pdf.RenderPool(cpu_seconds=120, memory_mb=340, wall_seconds=120, max_pages=None) as small:
+    with RenderPool(cpu_seconds=120, memory_mb=340, wall_seconds=120, max_pages=None) as small:
         assert small.render("<p>小さな文書</p>", title="t")[0].startswith(b"%PDF-")
         rows = [{"label": f"行{i}", "value": "回答" * 20, "items": None} for i in range(3000)]
         html = helpers.render_template("pdf/receipt.html", **helpers.context(with_route=False, extra_rows=rows))

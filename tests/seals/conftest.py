@@ -18,7 +18,7 @@ from cryptography import x509
 
 from app.seals import pki
 from app.seals.sign import FieldSpec, add_signature_fields
-from tests.seals.tsa import start_tsa
+from tests.support.tsa import start_tsa
 
 MUNICIPALITY = "架空市"
 ORG_ID = "NTRJP-0000000000000"

@@ -15,7 +15,9 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from app.documents import service as documents
 from app.seals import pki as pki_core
 from app.submissions.models import Submission
-from tests.helpers import csrf_token
+from app.workflow import rendering
+from app.workflow.service import ORG_SEAL
+from tests.support.http import csrf_token
 
 
 @pytest.fixture
@@ -60,7 +62,7 @@ def test_the_sealed_document_validates_with_pyhanko_and_pdfsig(app, db, approved
     root = pki_core.load_cert(_root(runner, tmp_path).read_bytes())
     reader = PdfFileReader(io.BytesIO(doc), strict=False)
     signatures = reader.embedded_signatures
-    assert [s.field_name for s in signatures][-1] == documents.ORG_SEAL_FIELD and len(signatures) == 6
+    assert [s.field_name for s in signatures][-1] == ORG_SEAL and len(signatures) == 6
 
     from asn1crypto import x509 as a_x509
 
@@ -172,7 +174,7 @@ def test_tampered_copies_are_not_genuine_anywhere(app, db, approved, runner, tmp
 
 
 def test_the_genuine_document_verifies_by_code_api_and_cli(app, db, approved, runner, tmp_path, client):
-    document = documents.current_document(approved)
+    document = documents.current_document(approved.id)
     code = document.verification_code
     grouped = "-".join(code[i:i + 4] for i in range(0, 16, 4))
     html = client.get(f"/verify/{grouped.lower()}").get_data(as_text=True)
@@ -189,7 +191,7 @@ def test_the_genuine_document_verifies_by_code_api_and_cli(app, db, approved, ru
 
 
 def test_a_seal_survives_rotation_and_revocation(app, db, approved, runner, tmp_path, staff):
-    from app.seals.verification import verify_bytes
+    from app.api.verification import verify_bytes
 
     doc = _export(runner, approved, tmp_path)
     # Verified once before: the report kept for repeat lookups must not hide the revocation below.
@@ -213,7 +215,7 @@ def test_changing_an_answer_in_the_database_breaks_the_seal_chain(app, db, appro
     answers[key] = answers[key] + "（改ざん）"
     db.session.execute(sa.update(Submission).where(Submission.id == submission.id).values(answers=answers))
     db.session.commit()
-    code = documents.current_document(submission).verification_code
+    code = documents.current_document(submission.id).verification_code
     body = client.get(f"/api/v1/verify?code={code}").get_json()
     assert body["genuine"] is False
     assert any("seal 1 (uketsuke): the answers were changed" in p for p in body["problems"])
@@ -222,14 +224,14 @@ def test_changing_an_answer_in_the_database_breaks_the_seal_chain(app, db, appro
 @pytest.mark.parametrize("slug", ["juminhyo", "tenkyo", "inkan-shomei"])
 def test_each_demo_forms_approval_document_is_pdfa_with_its_printable_answers(app, db, new_case, slug):
     submission = new_case(slug, "in_review")
-    document = documents.current_document(submission)
+    document = documents.current_document(submission.id)
     data = documents.read_bytes(document.latest.sha256)
     xmp = PdfFileReader(io.BytesIO(data), strict=False).root["/Metadata"].get_object().data
     assert b'pdfaid:part="3"' in xmp or b"<pdfaid:part>3</pdfaid:part>" in xmp
     assert b'pdfaid:conformance="B"' in xmp or b"<pdfaid:conformance>B</pdfaid:conformance>" in xmp
     files = embedded_files(data)
     assert list(files) == ["answers.json"]
-    assert json.loads(files["answers.json"]) == documents.printable_answers(submission)
+    assert json.loads(files["answers.json"]) == rendering.printable_answers(submission)
     text = subprocess.run(["pdftotext", "-", "-"], input=data, capture_output=True, check=True).stdout.decode()
     assert submission.receipt_number in text
     # The demo answers include a My Number on 転居届: it is neither printed nor embedded.
@@ -238,7 +240,7 @@ def test_each_demo_forms_approval_document_is_pdfa_with_its_printable_answers(ap
 
 
 def test_the_final_sealed_document_is_still_pdfa(app, db, approved):
-    document = documents.current_document(approved)
+    document = documents.current_document(approved.id)
     xmp = PdfFileReader(io.BytesIO(documents.read_bytes(document.latest.sha256)), strict=False
                         ).root["/Metadata"].get_object().data
     assert b'pdfaid:part="3"' in xmp or b"<pdfaid:part>3</pdfaid:part>" in xmp
@@ -249,12 +251,12 @@ def test_hostile_answers_are_printed_as_text(app, db, new_case, run_worker):
 
     hostile = '<img src="file:///etc/passwd"> <link rel=attachment href="file:///etc/hostname"> http://169.254.169.254/'
     submission = new_case("juminhyo", "draft")
-    text_field = next(f for _page, f in documents.printable_fields(submission) if f["type"] in ("text", "textarea"))
+    text_field = next(f for _page, f in rendering.printable_fields(submission) if f["type"] in ("text", "textarea"))
     submission.answers = {**submission.answers, text_field["name"]: hostile}
     submissions.submit(submission)
     db.session.commit()
     run_worker()
-    document = documents.current_document(db.session.get(Submission, submission.id))
+    document = documents.current_document(submission.id)
     data = documents.read_bytes(document.latest.sha256)
     assert list(embedded_files(data)) == ["answers.json"]
     assert b"root:x:0:0" not in data
@@ -263,8 +265,8 @@ def test_hostile_answers_are_printed_as_text(app, db, new_case, run_worker):
 
 
 def test_a_step_sealed_with_a_key_held_in_softhsm_verifies(app, db, softhsm, new_case, staff, approve):
+    from app.api.verification import verify_bytes
     from app.seals.models import SealCertificate
-    from app.seals.verification import verify_bytes
 
     saved = {k: app.config[k] for k in ("MADOGUCHI_PKCS11_MODULE", "MADOGUCHI_PKCS11_TOKEN", "MADOGUCHI_PKCS11_PIN")}
     app.config.update(MADOGUCHI_PKCS11_MODULE=softhsm, MADOGUCHI_PKCS11_TOKEN="madoguchi-test",
@@ -277,7 +279,7 @@ def test_a_step_sealed_with_a_key_held_in_softhsm_verifies(app, db, softhsm, new
     approve(submission.id, staff["approver"])
     row = db.session.scalar(sa.select(SealCertificate).where(SealCertificate.staff_id == staff["clerk"].id))
     assert row.key_label and row.key_pem_enc is None  # no private key outside the HSM
-    document = documents.current_document(db.session.get(Submission, submission.id))
+    document = documents.current_document(submission.id)
     summary = verify_bytes(documents.read_bytes(document.latest.sha256))
     assert summary["genuine"], summary["problems"]
     assert summary["seals"][0]["field"].startswith("step-1") and summary["seals"][0]["ok"]

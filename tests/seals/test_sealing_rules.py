@@ -12,8 +12,8 @@ from app.db import utcnow
 from app.seals.models import Imprint, SealCertificate
 from app.submissions.models import Submission
 from app.workflow.models import Approval
-from tests.helpers import csrf_token
-from tests.staff_fixtures import make_staff, sign_in_staff
+from tests.support.http import csrf_token
+from tests.support.staff import make_staff, sign_in_staff
 
 
 def test_a_new_staff_member_gets_a_certificate_and_imprint_from_the_worker(db, pki, run_worker):
@@ -53,7 +53,7 @@ def test_applying_a_seal_needs_a_fresh_second_factor(app, db, new_case, monkeypa
 
 def test_a_render_that_hits_a_limit_fails_cleanly_and_shows_on_the_case_page(app, db, pki, applicant, run_worker,
                                                                               monkeypatch):
-    from app.demo import fill
+    from app.demo.answers import fill
     from app.documents import service as documents
     from app.documents.pdf import RenderFailed
     from app.submissions import service as submissions
@@ -69,7 +69,7 @@ def test_a_render_that_hits_a_limit_fails_cleanly_and_shows_on_the_case_page(app
     run_worker()
     db.session.expire_all()
     assert db.session.get(Submission, submission.id).state == "submitted"  # not on the route without a document
-    from app.delivery.models import Job
+    from app.jobs.models import Job
 
     job = db.session.scalar(sa.select(Job).where(Job.kind == "workflow.enter_route"))
     assert job.state == "dead" and "CPU time limit" in job.last_error

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import make_resident, sign_in
+from tests.support.accounts import make_resident, sign_in_resident
 
 
 @pytest.fixture
@@ -13,7 +13,7 @@ def resident(db, catalogue):
 @pytest.fixture
 def resident_client(app, resident):
     client = app.test_client()
-    sign_in(client, resident.email)
+    sign_in_resident(client, resident.email)
     return client
 
 

@@ -10,8 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from app.submissions.models import Submission
-from tests.helpers import csrf_token, make_resident, sign_in
-from tests.submissions.filing import file_form
+from tests.support.accounts import make_resident, sign_in_resident
+from tests.support.filing import file_form
+from tests.support.http import csrf_token
 
 
 @pytest.fixture
@@ -78,7 +79,7 @@ def test_owner_reaches_every_route(cases, resident_client):
 def test_another_resident_gets_404_and_changes_nothing(app, db, cases):
     make_resident(db, "other@example.jp")
     other = app.test_client()
-    sign_in(other, "other@example.jp")
+    sign_in_resident(other, "other@example.jp")
     token = csrf_token(other.get("/submissions"))
     before = _snapshot(db)
     for method, url in routes(*cases):
@@ -101,6 +102,6 @@ def test_anonymous_is_sent_to_sign_in_and_changes_nothing(app, db, cases):
 def test_my_submissions_lists_only_mine(app, db, cases):
     make_resident(db, "other@example.jp")
     other = app.test_client()
-    sign_in(other, "other@example.jp")
+    sign_in_resident(other, "other@example.jp")
     submitted, _draft = cases
     assert submitted.receipt_number not in other.get("/submissions").get_data(as_text=True)

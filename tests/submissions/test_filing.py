@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from app.submissions.models import Submission
 from app.submissions.receipts import ALPHABET
-from tests.submissions.filing import file_form
+from tests.support.filing import file_form
 
 RECEIPT_RE = re.compile(rf"^[{ALPHABET}]{{4}}-[{ALPHABET}]{{4}}$")
 
@@ -66,7 +66,7 @@ def test_withdraw_before_a_decision(resident_client, definitions, db):
     receipt = file_form(resident_client, definitions["juminhyo"])
     submission = db.session.scalar(sa.select(Submission).where(Submission.receipt_number == receipt))
     page = resident_client.get(f"/submissions/{submission.id}/withdraw")
-    from tests.helpers import csrf_token
+    from tests.support.http import csrf_token
 
     token = csrf_token(page)
     assert resident_client.post(f"/submissions/{submission.id}/withdraw", data={"csrf_token": token}).status_code == 302

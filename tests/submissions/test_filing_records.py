@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from app.delivery.models import Job
+from app.jobs.models import Job
 from app.submissions import service as submissions
 from app.submissions.models import Submission
 from app.workflow import service as workflow

@@ -8,8 +8,9 @@ import re
 import sqlalchemy as sa
 
 from app.submissions.models import Submission
-from tests.helpers import csrf_token, sign_in
-from tests.submissions.filing import file_form, page_data
+from tests.support.accounts import sign_in_resident
+from tests.support.filing import file_form, page_data
+from tests.support.http import csrf_token
 
 
 def _start(client, slug):
@@ -62,7 +63,7 @@ def test_an_expired_session_keeps_the_entries_across_sign_in(app, resident_clien
     data.update(csrf_token=token, action="next")
     response = resident_client.post(location, data=data)
     assert response.status_code == 302 and "/account/sign-in" in response.headers["Location"]
-    sign_in(resident_client, resident.email)
+    sign_in_resident(resident_client, resident.email)
     html = resident_client.get(location).get_data(as_text=True)
     assert "復元しました" in html and 'value="山田"' in html
 

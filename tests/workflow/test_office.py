@@ -8,8 +8,9 @@ import pytest
 import sqlalchemy as sa
 
 from app.submissions.models import Submission
-from tests.helpers import csrf_token, sign_in
-from tests.staff_fixtures import make_staff, sign_in_staff
+from tests.support.accounts import sign_in_resident
+from tests.support.http import csrf_token
+from tests.support.staff import make_staff, sign_in_staff
 
 
 @pytest.fixture
@@ -45,7 +46,7 @@ def test_clerk_returns_resident_resubmits_then_clerk_and_approver_approve(
     assert response.status_code == 302
 
     resident = app.test_client()
-    sign_in(resident, applicant.email)
+    sign_in_resident(resident, applicant.email)
     status = resident.get(f"/submissions/{submission.id}").get_data(as_text=True)
     assert "差し戻し" in status and "生年月日をもう一度確認してください。" in status
     check = resident.get(f"/drafts/{submission.id}").headers["Location"]
@@ -87,7 +88,7 @@ def test_the_resident_sees_who_looked(app, db, new_case, office_client, applican
     clerk = office_client("suzuki@city.example.jp", "shimin", ["clerk"])
     clerk.get(f"/office/cases/{submission.id}")
     resident = app.test_client()
-    sign_in(resident, applicant.email)
+    sign_in_resident(resident, applicant.email)
     status = resident.get(f"/submissions/{submission.id}").get_data(as_text=True)
     section = status.split("この申請を見た職員", 1)[1]
     assert "市民課" in section and "閲覧" in section

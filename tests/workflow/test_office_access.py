@@ -12,8 +12,9 @@ import sqlalchemy as sa
 from app.audit.models import AuditEvent
 from app.submissions.models import Submission, SubmissionHistory
 from app.workflow.models import Approval
-from tests.helpers import csrf_token, make_resident, sign_in
-from tests.staff_fixtures import make_staff, sign_in_staff
+from tests.support.accounts import make_resident, sign_in_resident
+from tests.support.http import csrf_token
+from tests.support.staff import make_staff, sign_in_staff
 
 
 @pytest.fixture
@@ -83,7 +84,7 @@ def test_staff_of_another_office_can_neither_see_nor_act(app, db, case):
 def test_a_resident_gets_403_or_404(app, db, case):
     make_resident(db, "someone@example.jp")
     resident = app.test_client()
-    sign_in(resident, "someone@example.jp")
+    sign_in_resident(resident, "someone@example.jp")
     token = csrf_token(resident.get("/submissions"))
     before = _snapshot(db)
     for method, url in [("GET", "/office/"), *case_routes(case)]:

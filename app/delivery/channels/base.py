@@ -1,21 +1,22 @@
-"""What every channel shares: the outgoing message's data, the permanent-failure error, mail helpers.
+"""What every channel shares: the outgoing message's data, the channel interface, the permanent-failure
+error, mail helpers.
 
-A channel module has two functions: ``prepare(outgoing)``, run inside a read-only transaction (it may
-render a fax raster from the database), returns everything ``send(prepared)`` needs; ``send`` does the
-I/O only, outside any transaction, raises on failure, and returns a reference for the log.
+A channel (``Channel``) is a module with two functions: ``prepare(outgoing)`` turns the plain data of
+an ``Outgoing`` into everything ``send(prepared)`` needs (it may render a fax raster); ``send`` does
+the I/O only, outside any transaction, raises on failure, and returns a reference for the log.
+Channels see plain data, never a database row.
 """
 
 from __future__ import annotations
 
 import email.utils
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.message import EmailMessage
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from flask import current_app
 
-from app.delivery.jobs import PermanentJobFailure
+from app.jobs.queue import PermanentJobFailure
 
 
 class PermanentDeliveryFailure(PermanentJobFailure):
@@ -42,9 +43,8 @@ class Outgoing:
     fax_number: str | None
     email: str | None
     webhook_url: str | None
-    #: ORM rows for the fax renderer, used in ``prepare`` only (never after its transaction ended).
-    submission: Any = field(repr=False, default=None)
-    destination: Any = field(repr=False, default=None)
+    #: The office that sends it (on the fax cover sheet).
+    office_name: str
 
     @property
     def is_resend(self) -> bool:
@@ -53,6 +53,14 @@ class Outgoing:
     def resend_mark(self) -> str:
         """「再送（第n回）」 on every attempt after the first, so a duplicate is recognisable; else ''."""
         return f"再送（第{self.attempt}回）" if self.is_resend else ""
+
+
+class Channel(Protocol):
+    """A delivery channel (a module of this package)."""
+
+    def prepare(self, outgoing: Outgoing) -> Any: ...
+
+    def send(self, prepared: Any) -> str: ...
 
 
 def subject(outgoing: Outgoing, kind: str) -> str:
@@ -87,17 +95,3 @@ def body_text(outgoing: Outgoing, what: str) -> str:
     if outgoing.is_resend:
         lines += ["", f"※ {outgoing.resend_mark()}：同じ受付番号の文書をすでに受け取っている場合は、重複です。"]
     return "\n".join(lines) + "\n"
-
-
-def smtp_deliver(message: EmailMessage) -> str:
-    """SMTP_URL when configured; the development mail folder otherwise (production: a permanent failure)."""
-    from app.delivery import mail
-
-    config = current_app.config
-    if config["SMTP_URL"]:
-        mail._send_smtp(config["SMTP_URL"], message)
-    elif config["MADOGUCHI_ENV"] == "development":
-        mail._write_to_folder(Path(config["INSTANCE_PATH"]) / "mail", message)
-    else:
-        raise PermanentDeliveryFailure("SMTP_URL is not configured")
-    return message["Message-ID"]

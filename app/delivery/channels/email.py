@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
-from app.delivery.channels.base import Outgoing, PermanentDeliveryFailure, body_text, mail_message, smtp_deliver
+from app.delivery.channels.base import Outgoing, PermanentDeliveryFailure, body_text, mail_message
+from app.jobs import mail
 
 
 def prepare(outgoing: Outgoing) -> EmailMessage:
@@ -18,4 +19,4 @@ def prepare(outgoing: Outgoing) -> EmailMessage:
 
 
 def send(message: EmailMessage) -> str:
-    return smtp_deliver(message)
+    return mail.transport(message)

@@ -7,16 +7,25 @@ from email.message import EmailMessage
 
 from flask import current_app
 
-from app.delivery.channels.base import Outgoing, PermanentDeliveryFailure, body_text, mail_message, smtp_deliver
+from app.delivery.channels.base import Outgoing, PermanentDeliveryFailure, body_text, mail_message
+from app.jobs import mail
 
 
 def render(outgoing: Outgoing, compression: str) -> bytes:
-    from app.documents.faxing import render_fax
+    """The cover sheet and the sealed document as TIFF Class F (fine)."""
+    # Imported here: WeasyPrint renders the cover sheet, and only the worker sends.
+    from app.documents.fax_cover import FaxCover, render_fax
 
-    # The attempt goes on the cover sheet: from the second one on it reads 再送, so a duplicate
-    # fax after a crash is recognisable on paper.
-    return render_fax(outgoing.submission, outgoing.destination, resolution="fine", compression=compression,
-                      attempt=outgoing.attempt)
+    cover = FaxCover(
+        to_name=outgoing.destination_name, to_fax=outgoing.fax_number or "",
+        municipality=current_app.config["MADOGUCHI_MUNICIPALITY"], office_name=outgoing.office_name,
+        form_title=outgoing.form_title, receipt_number=outgoing.receipt_number,
+        verification_code=outgoing.verification_code, verify_url=outgoing.verify_url,
+        # The attempt goes on the cover sheet: from the second one on it reads 再送, so a duplicate
+        # fax after a crash is recognisable on paper.
+        attempt=outgoing.attempt,
+    )
+    return render_fax(outgoing.document, cover, resolution="fine", compression=compression)
 
 
 def digits(number: str | None) -> str:
@@ -38,4 +47,4 @@ def prepare(outgoing: Outgoing) -> EmailMessage:
 
 
 def send(message: EmailMessage) -> str:
-    return smtp_deliver(message)
+    return mail.transport(message)

@@ -1,0 +1,121 @@
+"""``flask demo seed``: a whole demo on a fresh instance, through the same services as real use.
+
+Idempotent: a second run finds the demo residents and adds nothing. Answers are generated from the
+definitions themselves (``answers``: a plausible value per field type), so new forms get demo data for
+free; the tests file their cases with the same ``fill``. Stands outside the layers: it uses them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import current_app
+
+from app.accounts.models import Resident
+from app.accounts.service import hash_password
+from app.accounts.staff_service import find_staff
+from app.catalogue.models import FormVersion
+from app.catalogue.service import published_forms, sync_catalogue
+from app.db import utcnow
+from app.demo.answers import fill
+from app.demo.staff import seed_demo_staff
+from app.extensions import db
+from app.jobs.worker import run_due
+from app.seals import service as seals
+from app.submissions import service
+from app.submissions.models import Submission
+from app.submissions.states import State
+from app.workflow import service as workflow
+
+DEMO_PASSWORD = "madoguchi-demo-2026"
+DEMO_RESIDENTS = [("hanako@example.jp", "ja"), ("taro@example.jp", "ja"), ("emma@example.com", "en")]
+
+
+def seed(catalogue_dirs: list[Path], references) -> Iterator[str]:
+    report = sync_catalogue(catalogue_dirs, references)
+    db.session.commit()
+    yield f"catalogue: {report}"
+    staff_lines = seed_demo_staff()
+    db.session.commit()
+    if not seals.has_pki():
+        yield from seals.init_pki()
+        db.session.commit()
+    existing = db.session.scalar(sa.select(Resident).where(Resident.email == DEMO_RESIDENTS[0][0]))
+    if existing is None:
+        residents = [_resident(email, locale) for email, locale in DEMO_RESIDENTS]
+        db.session.flush()
+        _submissions(residents)
+        db.session.commit()
+        # The worker puts the submitted cases into review; then staff decide some of them.
+        run_due()
+        _decisions()
+        yield "demo residents and submissions created"
+    else:
+        yield "demo data already present; nothing added"
+    sent = run_due()
+    yield f"worker: ran {sent} job(s)"
+    yield ""
+    yield from staff_lines
+    yield ""
+    yield f"Residents (password for each: {DEMO_PASSWORD}):"
+    for email, _locale in DEMO_RESIDENTS:
+        yield f"  {email}"
+    yield f"Open {current_app.config['MADOGUCHI_BASE_URL']}/"
+
+
+def _resident(email: str, locale: str) -> Resident:
+    resident = Resident(email=email, password_hash=hash_password(DEMO_PASSWORD), locale=locale,
+                        email_confirmed_at=utcnow())
+    db.session.add(resident)
+    return resident
+
+
+def _submissions(residents: list[Resident]) -> None:
+    forms = published_forms()
+    hanako, taro, emma = residents
+    for index, form in enumerate(forms):
+        submitted = fill(hanako, form.slug)
+        service.submit(submitted)
+        if index == 0:
+            withdrawn = fill(taro, form.slug)
+            service.submit(withdrawn)
+            service.withdraw(withdrawn)
+        else:
+            service.submit(fill(taro, form.slug))
+    # More 住民票 requests for the decisions above, a half-filled draft to resume, and one in English.
+    for resident in (emma, hanako, taro):
+        service.submit(fill(resident, "juminhyo"))
+    if forms:
+        service.start_draft(hanako, forms[-1].slug)
+
+
+def _decisions() -> None:
+    """Move some demo cases through the route so every state is on show: approved, returned, rejected."""
+    clerk, clerk2, approver = (find_staff(email) for email in (
+        "suzuki@city.example.lg.jp", "tanaka@city.example.lg.jp", "kacho.shimin@city.example.lg.jp"))
+    in_review = db.session.scalars(
+        sa.select(Submission).join(FormVersion).where(Submission.state == State.IN_REVIEW,
+                                                      FormVersion.slug == "juminhyo")
+        .order_by(Submission.id)
+    ).all()
+    plans = ["approve", "return", "reject", "first_step"]
+    for submission, plan in zip(in_review, plans, strict=False):
+        if plan == "approve":
+            _approve_and_seal(submission.id, clerk)
+            _approve_and_seal(submission.id, approver)
+        elif plan == "return":
+            workflow.return_for_correction(submission.id, clerk, "生年月日の年号をもう一度確認してください。")
+        elif plan == "reject":
+            workflow.reject(submission.id, clerk2, "この請求は本人または同一世帯の方のみ行えます。")
+        else:
+            _approve_and_seal(submission.id, clerk)
+        db.session.commit()
+
+
+def _approve_and_seal(submission_id: int, staff) -> None:
+    """The click, then the worker's seal (and, after the last step, the organisation seal)."""
+    workflow.approve(submission_id, staff)
+    db.session.commit()
+    run_due()
