@@ -23,11 +23,9 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import benchlib
 
-import benchlib  # noqa: E402
-
-from tests.support.http import CSRF_RE, free_port  # noqa: E402
+from tests.support.http import CSRF_RE, free_port
 
 
 class Client:

@@ -12,13 +12,10 @@ import cProfile
 import pstats
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import benchlib  # noqa: E402
-from benchlib import Instance  # noqa: E402
-from submit_prep import Prepared  # noqa: E402
+import benchlib
+from benchlib import Instance
+from submit_prep import Prepared
 
 
 def main() -> int:

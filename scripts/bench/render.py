@@ -17,13 +17,10 @@ from __future__ import annotations
 import os
 import re
 import statistics
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import benchlib  # noqa: E402
+import benchlib
 
 
 def approval_inputs(instance: benchlib.Instance) -> list[dict]:

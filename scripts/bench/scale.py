@@ -23,14 +23,10 @@ from __future__ import annotations
 import os
 import random
 import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from benchlib import ROOT, VENV_BIN, Instance, arguments, interleaved, peak_rss_mb, pg_url, report, result  # noqa: E402
+from benchlib import ROOT, VENV_BIN, Instance, arguments, interleaved, peak_rss_mb, pg_url, report, result
 
 CLERK = ("suzuki@city.example.lg.jp", "madoguchi-staff-2026", "MADOGUCHIDEMOSUZUKICLERKSHIMIN00")
 PAGES_DEEP = 500
@@ -99,9 +95,9 @@ def samples_of(app, rounds: int, demo_documents: int) -> dict[str, list[float]]:
     import sqlalchemy as sa
 
     from app.accounts.models import Staff
+    from app.api import verification
     from app.documents.models import Document, DocumentRevision
     from app.extensions import db
-    from app.seals import verification
     from app.submissions.models import Submission
     from app.workflow import queue
     from tests.support.staff import sign_in_staff

@@ -9,8 +9,9 @@ Targets (issue 6):
   input PDF, interleaved; aim ≤ 25 ms.
 - B-T: the same with an RFC 3161 timestamp from the local timestamp authority the tests use
   (tests/seals/tsa.py, on loopback): reported.
-- One SQL seal record ≤ 1 ms: ``app.seals.records.append`` (previous record, content hashes, ECDSA
-  signature of the canonical payload, INSERT flushed) on SQLite, and on PostgreSQL when
+- One SQL seal record ≤ 1 ms: the worker's ``seal_subject`` (the case's content hashes) and
+  ``app.seals.records.append`` (previous record, ECDSA signature of the canonical payload, INSERT
+  flushed) on SQLite, and on PostgreSQL when
   ``MADOGUCHI_BENCH_PG_URL`` is set. The commit is the whole seal transaction's, not the record's, so
   it is not timed; each sample is rolled back so the chain does not grow.
 
@@ -22,11 +23,8 @@ from __future__ import annotations
 import statistics
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import benchlib  # noqa: E402
+import benchlib
 
 
 def _demo_case(instance: benchlib.Instance):
@@ -36,6 +34,7 @@ def _demo_case(instance: benchlib.Instance):
     from app.documents import service as documents
     from app.extensions import db
     from app.submissions.models import Submission
+    from app.workflow import rendering
 
     app = instance.app()
     with app.app_context():
@@ -43,7 +42,7 @@ def _demo_case(instance: benchlib.Instance):
                                              .order_by(Submission.id)):
             document = documents.current_document(submission.id)
             if document is not None and document.revisions:
-                field = documents.field_names(submission)[0]["field_name"]
+                field = rendering.seal_fields(submission)[0]["field_name"]
                 return app, submission.id, document.id, field
     raise SystemExit("seal bench: the demo has no case in review with a rendered document")
 
@@ -51,8 +50,6 @@ def _demo_case(instance: benchlib.Instance):
 def signing(app, document_id: int, field: str, rounds: int, warm: int) -> list[benchlib.Result]:
     import datetime as dt
 
-    from app.documents.imprint import imprint_svg, stamp_pdf
-    from app.seals.apply import SIGNATURE_RESERVATION
     from asn1crypto import keys as a_keys
     from cryptography.hazmat.primitives import serialization
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -61,9 +58,12 @@ def signing(app, document_id: int, field: str, rounds: int, warm: int) -> list[b
 
     from app.documents import service as documents
     from app.documents.models import Document
+    from app.documents.stamp import stamp_pdf
     from app.extensions import db
     from app.seals import service
+    from app.seals.imprint import imprint_svg
     from app.seals.models import SealCertificate
+    from app.seals.service import SIGNATURE_RESERVATION
     from app.seals.sign import _a_cert, sign_field
     from tests.support.tsa import start_tsa
 
@@ -131,6 +131,7 @@ def seal_record(app, submission_id: int, document_id: int, field: str, rounds: i
     from app.seals import records, service
     from app.seals.models import SealCertificate
     from app.submissions.models import Submission
+    from app.workflow.sealing import seal_subject
 
     samples, cpu_samples = [], []
     with app.app_context():
@@ -143,9 +144,9 @@ def seal_record(app, submission_id: int, document_id: int, field: str, rounds: i
             submission = db.session.get(Submission, submission_id)
             certificate = db.session.get(SealCertificate, certificate_id)
             start, cpu_start = time.perf_counter(), time.thread_time()
-            records.append(submission, document_id=document_id, approval_id=None, field_name=field, step="bench",
-                           actor={"staff": certificate.staff_id}, certificate=certificate, signer=signer,
-                           signed_revision_sha256="0" * 64)
+            records.append(seal_subject(submission), document_id=document_id, approval_id=None, field_name=field,
+                           step="bench", actor={"staff": certificate.staff_id}, certificate=certificate,
+                           signer=signer, signed_revision_sha256="0" * 64)
             elapsed, cpu = (time.perf_counter() - start) * 1000, (time.thread_time() - cpu_start) * 1000
             db.session.rollback()  # the chain stays as it was; the next sample appends the same record again
             if index >= 5:
