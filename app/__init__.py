@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import sqlalchemy as sa
 from flask import Flask, g, request
 from flask_babel import get_locale
 
+from app import sqlite_writers
 from app.config import load_config
 from app.db import write_intent
 from app.extensions import babel, csrf, db, limiter, migrate
@@ -39,6 +41,9 @@ def create_app(config: dict | None = None) -> Flask:
     limiter.init_app(app)
     _configure_sqlite(app)
 
+    # The domains are imported when an app is made, not when the package is: ``import app.jp`` (or
+    # ``from app import PROJECT_ROOT``) must not load every domain, and a domain importing ``app.x``
+    # must not wait for the factory's module to finish.
     from app import http, models  # noqa: F401  (models: registers every table on the metadata)
 
     # The unit of work first: after_request functions run in reverse order, so the commit runs last.
@@ -114,10 +119,6 @@ def _configure_sqlite(app: Flask) -> None:
     instead of failing mid-transaction (see app.db.write_intent)."""
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         return
-    import sqlalchemy as sa
-
-    from app import sqlite_writers
-
     with app.app_context():
         engine = db.engine
     # Registered first: writers queue for the lock before the BEGIN IMMEDIATE below is sent.

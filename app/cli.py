@@ -16,11 +16,18 @@ from flask.cli import AppGroup
 
 from app import demo
 from app.accounts import offices
+from app.accounts.cli import staff_cli
+from app.api.cli import verify
+from app.audit.cli import audit_cli
 from app.catalogue.service import built_in_catalogue_dir, published_forms, sync_catalogue, validate_file
 from app.db import intending_to_write
 from app.delivery import destinations
 from app.errors import ValidationFailed
 from app.extensions import db
+from app.jobs.cli import worker_command
+from app.seals.cli import seals_cli
+from app.submissions.cli import submissions_cli
+from app.workflow.cli import documents_cli, fax_cli
 
 catalogue_cli = AppGroup("catalogue", help="Form definitions: load, list, check.")
 demo_cli = AppGroup("demo", help="Demonstration data.")
@@ -85,14 +92,6 @@ def demo_seed():
 
 
 def register_cli(app: Flask) -> None:
-    from app.accounts.cli import staff_cli
-    from app.api.cli import verify
-    from app.audit.cli import audit_cli
-    from app.jobs.cli import worker_command
-    from app.seals.cli import seals_cli
-    from app.submissions.cli import submissions_cli
-    from app.workflow.cli import documents_cli, fax_cli
-
     seals_cli.add_command(verify)
     for group in (catalogue_cli, demo_cli, submissions_cli, staff_cli, audit_cli, seals_cli, documents_cli, fax_cli):
         app.cli.add_command(group)

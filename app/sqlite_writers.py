@@ -23,6 +23,8 @@ import time
 
 import sqlalchemy as sa
 
+from app.db import write_intent
+
 POLL_SECONDS = 0.0005
 _FD = "madoguchi_writer_lock_fd"
 _HELD = "madoguchi_writer_lock_held"
@@ -70,8 +72,6 @@ def install(engine: sa.engine.Engine, timeout_seconds: float) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def on_begin(connection):
-        from app.db import write_intent
-
         if write_intent.get():
             acquire(connection)
 

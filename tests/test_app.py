@@ -114,3 +114,20 @@ def test_security_headers(client):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["X-Frame-Options"] == "DENY"
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+
+
+def test_a_web_process_never_loads_the_renderer(tmp_path):
+    """WeasyPrint is the worker's (rendering) and the CLI's: a web process that imported it would carry
+    its memory in every gunicorn worker. The lazy imports that keep it out are each commented."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\nfrom app import create_app\n"
+        f"app = create_app({{'INSTANCE_PATH': {str(tmp_path)!r}, 'MADOGUCHI_ENV': 'development'}})\n"
+        "client = app.test_client()\nclient.get('/'); client.get('/verify')\n"
+        "print(sorted(m for m in ('weasyprint', 'pydyf') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -22,6 +22,7 @@ import weasyprint
 from weasyprint.formatting_structure import boxes as wp_boxes
 from weasyprint.urls import FatalURLFetchingError
 
+from app.documents.errors import RenderFailed
 from app.documents.fetcher import FONT_FACES_CSS, AssetFetcher, IsolatedFontConfiguration
 
 PDF_VARIANT = "pdf/a-3b"
@@ -44,14 +45,6 @@ CSS_PX_TO_PT = 0.75  # WeasyPrint lays out in CSS px (1/96 in); PDF points are 1
 
 #: (page index, (x1, y1, x2, y2)) in PDF points, origin at the bottom-left of the page.
 Box = tuple[int, tuple[float, float, float, float]]
-
-
-class RenderFailed(Exception):
-    """Rendering did not produce a document: a limit was hit, a URL was refused, or the renderer died."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
 
 
 class Attachment(NamedTuple):

@@ -16,10 +16,14 @@ import signal
 import tempfile
 import threading
 import types
+import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from app.documents.pdf import Attachment, Box, RenderFailed, _Renderer, _stylesheets, document_css
+import pydyf
+
+from app.documents.errors import RenderFailed
+from app.documents.pdf import Attachment, Box, _Renderer, _stylesheets, document_css
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +66,6 @@ def _faster_stream_compression() -> None:
 
     Only in the render child, which is ours alone; if pydyf stops using ``zlib`` this does nothing.
     """
-    import zlib
-
-    import pydyf
-
     if getattr(pydyf, "zlib", None) is zlib:
         pydyf.zlib = types.SimpleNamespace(
             compress=zlib.compress,

@@ -25,9 +25,11 @@ real): see ``sign_field(bytes_reserved=...)``.
 
 from __future__ import annotations
 
+import binascii
 import io
 import os
 import threading
+import uuid
 from dataclasses import dataclass
 
 from asn1crypto import algos as a_algos
@@ -149,7 +151,7 @@ _SESSIONS_LOCK = threading.Lock()
 
 
 def _pkcs11_session(module_path: str, token_label: str, pin: str):
-    import pkcs11
+    import pkcs11  # the PKCS#11 library: loaded only by deployments whose keys are in an HSM
 
     key = (os.path.realpath(module_path), token_label)
     with _SESSIONS_LOCK:
@@ -180,6 +182,7 @@ def pkcs11_generate_key(module_path: str, token_label: str, pin: str, key_label:
     Returns the public key, for which ``pki`` issues a certificate (``public_key=``). A label already
     in use on the token raises ``ValueError``.
     """
+    # The PKCS#11 library: loaded only by deployments whose keys are in an HSM.
     from pkcs11 import Attribute, KeyType, ObjectClass
     from pkcs11.util.ec import encode_ec_public_key, encode_named_curve_parameters
 
@@ -216,7 +219,7 @@ def pkcs11_signer(
     ECDSA uses the raw ``CKM_ECDSA`` mechanism (pyHanko hashes in software): SoftHSM2 and many HSMs
     offer no ``CKM_ECDSA_SHA256``.
     """
-    from pyhanko.sign.pkcs11 import PKCS11Signer
+    from pyhanko.sign.pkcs11 import PKCS11Signer  # needs the PKCS#11 library: HSM deployments only
 
     session = _pkcs11_session(module_path, token_label, pin)
     return PKCS11Signer(
@@ -309,9 +312,6 @@ class _ImportedPdfBytes(content.ImportedPdfPage):
         self._data = data
 
     def render(self) -> bytes:
-        import binascii
-        import uuid
-
         writer = self._ensure_writer
         xobj = writer.import_page_as_xobject(PdfFileReader(io.BytesIO(self._data)), page_ix=self.page_ix)
         resource_name = b"/Import" + binascii.hexlify(uuid.uuid4().bytes)

@@ -8,6 +8,7 @@ unique constraint plus a retry settles them.
 from __future__ import annotations
 
 import secrets
+import unicodedata
 
 ALPHABET = "23456789ACDEFGHJKMNPQRVWXY"
 LENGTH = 8
@@ -20,8 +21,6 @@ def new_receipt_number() -> str:
 
 def normalise_receipt_number(text: str) -> str:
     """Accept what a resident might type: lower case, full-width, no hyphen, O for 0 and so on."""
-    import unicodedata
-
     cleaned = unicodedata.normalize("NFKC", text).upper().replace("-", "").replace(" ", "")
     # A letter left out of the alphabet was a misread digit.
     cleaned = cleaned.translate(str.maketrans("BSTZ", "8572"))

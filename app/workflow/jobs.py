@@ -6,6 +6,7 @@ Handlers flush; the worker commits each job (``app.jobs.worker``).
 from __future__ import annotations
 
 from app.documents import service as documents
+from app.documents.errors import RenderFailed
 from app.errors import InvalidTransition
 from app.extensions import db
 from app.jobs.queue import PermanentJobFailure
@@ -19,9 +20,6 @@ from app.workflow.service import ORG_SEAL_JOB, SEAL_STEP_JOB
 
 def run_enter_route(payload: dict) -> None:
     """Render the round's documents, then move the case into review at step 1, in the job's transaction."""
-    # Imported here: the render pool's module loads WeasyPrint, which web processes never need.
-    from app.documents.pdf import RenderFailed
-
     submission = db.session.get(Submission, payload["submission_id"])
     if submission is None or submission.state != State.SUBMITTED:
         return  # withdrawn before the worker got to it, or a retried job that already ran

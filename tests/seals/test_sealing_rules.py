@@ -55,7 +55,7 @@ def test_a_render_that_hits_a_limit_fails_cleanly_and_shows_on_the_case_page(app
                                                                               monkeypatch):
     from app.demo.answers import fill
     from app.documents import service as documents
-    from app.documents.pdf import RenderFailed
+    from app.documents.errors import RenderFailed
     from app.submissions import service as submissions
 
     class ExhaustedPool:
