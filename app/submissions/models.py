@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.accounts.models import Resident
 from app.catalogue.models import FormVersion
 from app.db import Base, CreatedAtMixin, utcnow
+from app.submissions.states import State
 
 
 class Submission(CreatedAtMixin, Base):
@@ -25,15 +26,16 @@ class Submission(CreatedAtMixin, Base):
     resident_id: Mapped[int] = mapped_column(sa.ForeignKey("residents.id"))
     #: The version the resident filled against; the submission renders with it forever.
     form_version_id: Mapped[int] = mapped_column(sa.ForeignKey("form_versions.id"))
-    #: Machine state name (app.submissions.states); denormalised from the history for queries.
-    state: Mapped[str] = mapped_column(sa.String(20), default="draft")
+    #: A ``State`` (app.submissions.states); denormalised from the history for queries.
+    state: Mapped[str] = mapped_column(sa.String(20), default=State.DRAFT)
     #: 受付番号, assigned on submit.
     receipt_number: Mapped[str | None] = mapped_column(sa.String(20), unique=True)
     #: Answers by field name, normalised where they passed validation. Sensitive values are not here.
     answers: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     #: Draft bookkeeping: {"completed": [page ids], "pending": {page id: entries that failed validation}}.
     progress: Mapped[dict] = mapped_column(sa.JSON, default=dict)
-    #: Sensitive answers (My Number), AES-GCM encrypted JSON; see app.submissions.sensitive.
+    #: Sensitive answers (My Number), AES-GCM encrypted JSON (app.fieldcrypt); read with
+    #: ``app.submissions.service.read_sensitive``.
     sensitive_answers: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     #: Applicant's display name copied at submit, for search and the office queue.
     applicant_name: Mapped[str | None] = mapped_column(sa.String(200))
@@ -63,7 +65,7 @@ class Submission(CreatedAtMixin, Base):
 
 
 class SubmissionHistory(Base):
-    """Append-only record of every state change (and later, of comments and claims)."""
+    """Append-only record of every state change, comment, claim and reassignment."""
 
     __tablename__ = "submission_history"
 

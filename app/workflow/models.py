@@ -8,12 +8,23 @@ rows; the resubmitted case starts a new round at step 1, so earlier approvals st
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import Office
 from app.db import Base, CreatedAtMixin
+
+
+class ApprovalState(StrEnum):
+    """pending → approved (decision recorded) → complete (the step's seal applied), or superseded
+    (returned, withdrawn or rejected before it was decided)."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    COMPLETE = "complete"
+    SUPERSEDED = "superseded"
 
 
 class Approval(CreatedAtMixin, Base):
@@ -34,9 +45,8 @@ class Approval(CreatedAtMixin, Base):
     office_id: Mapped[int] = mapped_column(sa.ForeignKey("offices.id"))
     #: The role that may act: 'clerk' or 'approver'.
     role: Mapped[str] = mapped_column(sa.String(20))
-    #: pending → approved (decision recorded) → complete (the step's seal applied; at once until e-seals)
-    #: or superseded (returned / withdrawn / rejected before it was decided).
-    state: Mapped[str] = mapped_column(sa.String(12), default="pending")
+    #: An ``ApprovalState``.
+    state: Mapped[str] = mapped_column(sa.String(12), default=ApprovalState.PENDING)
     #: Claimed by (担当): the staff member working on it; anyone of the office and role may still act.
     assignee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
     decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))

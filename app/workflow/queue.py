@@ -22,7 +22,7 @@ from app.extensions import db
 from app.submissions.models import Submission
 from app.submissions.receipts import normalise_receipt_number
 from app.submissions.states import OPEN_STATES, State
-from app.workflow.models import Approval
+from app.workflow.models import Approval, ApprovalState
 
 PAGE_SIZE = 25
 _RECEIPT_SHAPE = re.compile(r"\w{4}[-\u2010-\u2015\u30fc\uff0d ]\w{4}")
@@ -108,7 +108,7 @@ def task_page(staff: Staff, filters: QueueFilters):
         sa.select(Approval, Submission, FormVersion)
         .join(Submission, Approval.submission_id == Submission.id)
         .join(FormVersion, Submission.form_version_id == FormVersion.id)
-        .where(Approval.office_id == staff.office_id, Approval.state == "pending")
+        .where(Approval.office_id == staff.office_id, Approval.state == ApprovalState.PENDING)
         .options(*_LIST_COLUMNS_ONLY)
     )
     if filters.tab == "mine":

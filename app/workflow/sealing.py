@@ -66,8 +66,8 @@ def _seal(submission: Submission, document: Document, field_name: str, certifica
 def apply_step_seal(approval_id: int) -> None:
     approval = db.session.get(Approval, approval_id)
     submission = workflow.lock(approval.submission_id)
-    if approval.state != "approved" or submission.state != State.IN_REVIEW or approval.round != submission.round:
-        return  # already sealed (a retried job), or the case was returned or withdrawn meanwhile
+    if not workflow.awaits_seal(approval, submission):
+        return
     staff = db.session.get(Staff, approval.decided_by_id)
     field_name = step_field_name(approval.step_index, approval.step_key, approval.office.code)
     _seal(submission, documents.current_document(submission.id), field_name,

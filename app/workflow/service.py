@@ -21,10 +21,10 @@ from app.jobs.queue import enqueue
 from app.submissions.models import Submission
 from app.submissions.service import notify_resident, read_sensitive, record_history
 from app.submissions.states import Action, State, next_state
-from app.workflow.models import Approval
+from app.workflow.models import Approval, ApprovalState
 
 #: Open approval states: decided rows wait for their seal before they complete.
-OPEN = ("pending", "approved")
+OPEN = (ApprovalState.PENDING, ApprovalState.APPROVED)
 SEAL_STEP_JOB = "seals.step"
 ORG_SEAL_JOB = "seals.org"
 #: The organisation seal: its signature field in the document, its revision's reason, its step in the history.
@@ -124,7 +124,8 @@ def approvable_by(staff: Staff, submission: Submission) -> Approval | None:
 
 def _open_for(staff: Staff, step_approvals: list[Approval]) -> Approval | None:
     for approval in step_approvals:
-        if approval.state == "pending" and approval.office_id == staff.office_id and staff.has_role(approval.role):
+        if (approval.state == ApprovalState.PENDING and approval.office_id == staff.office_id
+                and staff.has_role(approval.role)):
             return approval
     return None
 
@@ -245,14 +246,14 @@ def approve(submission_id: int, staff: Staff) -> Approval:
         raise Conflict(str(_l("この段階はすでに承認されたか、あなたの担当ではありません。画面を更新してください。")))
     now = utcnow()
     taken = db.session.execute(
-        sa.update(Approval).where(Approval.id == approval.id, Approval.state == "pending")
-        .values(state="approved", decided_by_id=staff.id, decided_at=now)
+        sa.update(Approval).where(Approval.id == approval.id, Approval.state == ApprovalState.PENDING)
+        .values(state=ApprovalState.APPROVED, decided_by_id=staff.id, decided_at=now)
         .execution_options(synchronize_session=False)
     )
     if taken.rowcount != 1:
         raise Conflict(str(_l("ほかの職員が先に承認しました。画面を更新してください。")))
     # The row holds what this UPDATE wrote (it won the race): tell the session rather than read it back.
-    for key, value in (("state", "approved"), ("decided_by_id", staff.id), ("decided_at", now)):
+    for key, value in (("state", ApprovalState.APPROVED), ("decided_by_id", staff.id), ("decided_at", now)):
         set_committed_value(approval, key, value)
     record_history(submission, "approve", submission.state, actor_type="staff", actor_id=staff.id,
                    step_key=approval.step_key)
@@ -264,17 +265,24 @@ def approve(submission_id: int, staff: Staff) -> Approval:
     return approval
 
 
+def awaits_seal(approval: Approval, submission: Submission) -> bool:
+    """A decided approval of the case's current round, not yet sealed: a retried seal job, or one for a
+    case returned or withdrawn meanwhile, finds False and does nothing."""
+    return (approval.state == ApprovalState.APPROVED and submission.state == State.IN_REVIEW
+            and approval.round == submission.round)
+
+
 def complete_approval(approval_id: int) -> None:
     """The approval's seal is applied: the step is done for its office; when the whole step is, the
     route moves on, and after the last step the organisation seal is queued."""
     approval = db.session.get(Approval, approval_id)
     submission = lock(approval.submission_id)
-    if approval.state != "approved" or submission.state != State.IN_REVIEW or approval.round != submission.round:
+    if not awaits_seal(approval, submission):
         return
-    approval.state = "complete"
+    approval.state = ApprovalState.COMPLETE
     approval.completed_at = utcnow()
     db.session.flush()
-    if any(a.state != "complete" for a in current_approvals(submission)):
+    if any(a.state != ApprovalState.COMPLETE for a in current_approvals(submission)):
         return  # a 合議 step waits for its other offices
     if submission.current_step + 1 < len(submission.route):
         _open_step(submission, submission.current_step + 1)
@@ -327,5 +335,5 @@ def supersede_open_approvals(submission_id: int) -> None:
     """The case left review (returned, rejected, withdrawn): its open tasks leave the office queues."""
     db.session.execute(
         sa.update(Approval).where(Approval.submission_id == submission_id, Approval.state.in_(OPEN))
-        .values(state="superseded").execution_options(synchronize_session=False)
+        .values(state=ApprovalState.SUPERSEDED).execution_options(synchronize_session=False)
     )
