@@ -7,9 +7,7 @@ Each command prints one line and exits 1 on any problem, so operators can script
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import click
@@ -17,6 +15,7 @@ from flask.cli import AppGroup
 
 from app.audit import service
 from app.audit.checkpoint import CheckpointError, key_id, public_pem
+from app.durable_files import write_atomically
 from app.extensions import db
 
 audit_cli = AppGroup("audit", help="The audit ledger: verify it, export signed checkpoints.")
@@ -25,22 +24,6 @@ audit_cli = AppGroup("audit", help="The audit ledger: verify it, export signed c
 def _fail(message: str) -> None:
     click.echo(message)
     sys.exit(1)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write beside the target and rename, so a reader never sees half a checkpoint."""
-    path = path.resolve()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # public data: the audit section's tools must be able to read it
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @audit_cli.command("verify")
@@ -88,7 +71,8 @@ def checkpoint(out: str):
     if note is None:
         _fail(f"BROKEN at seq {result.broken_seq}: {result.reason} (no checkpoint written)")
     try:
-        _write_atomically(Path(out), note)
+        # Public data, mode 0644: the audit section's tools must be able to read it.
+        write_atomically(Path(out).resolve(), note.encode(), mode=0o644)
     except OSError as exc:
         _fail(f"error: cannot write {out}: {exc.strerror}")
     click.echo(f"checkpoint: {result.count} events, head {result.head} -> {out}")
@@ -103,7 +87,7 @@ def pubkey(out: str):
     except CheckpointError as exc:
         _fail(f"error: {exc}")
     try:
-        _write_atomically(Path(out), public_pem(key))
+        write_atomically(Path(out).resolve(), public_pem(key).encode(), mode=0o644)
     except OSError as exc:
         _fail(f"error: cannot write {out}: {exc.strerror}")
     click.echo(f"public key {key_id(key.public_key()).hex()} -> {out}")

@@ -9,11 +9,11 @@ same bytes again is a no-op. A read checks the hash: what comes back is exactly 
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 
 from flask import current_app
+
+from app.durable_files import write_atomically
 
 #: kind → (folder in the instance path, file suffix).
 KINDS = {"documents": ("documents", ".pdf"), "uploads": ("uploads", "")}
@@ -34,17 +34,7 @@ def put(kind: str, data: bytes) -> str:
     path = _path(kind, sha256)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(temp, path)
-        except BaseException:
-            if os.path.exists(temp):
-                os.unlink(temp)
-            raise
+        write_atomically(path, data)
     return sha256
 
 

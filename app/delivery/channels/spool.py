@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from flask import current_app
 from app.db import utcnow
 from app.delivery.channels.base import Outgoing, PermanentDeliveryFailure
 from app.delivery.channels.fax_email import digits, render
+from app.durable_files import sync_folder, write_atomically
 
 
 @dataclass
@@ -58,29 +57,10 @@ def prepare(outgoing: Outgoing) -> SpoolJob:
                     description)
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
-
-
 def send(job: SpoolJob) -> str:
     job.folder.mkdir(parents=True, exist_ok=True)
-    _write_atomically(job.folder / f"{job.stem}.tif", job.tiff)
-    _write_atomically(job.folder / f"{job.stem}.json",
-                      json.dumps(job.description, ensure_ascii=False, indent=2).encode() + b"\n")
-    # The renames are durable only once the folder itself is synced.
-    folder_fd = os.open(job.folder, os.O_RDONLY)
-    try:
-        os.fsync(folder_fd)
-    finally:
-        os.close(folder_fd)
+    write_atomically(job.folder / f"{job.stem}.tif", job.tiff)
+    write_atomically(job.folder / f"{job.stem}.json",
+                     json.dumps(job.description, ensure_ascii=False, indent=2).encode() + b"\n")
+    sync_folder(job.folder)
     return str(job.folder / f"{job.stem}.json")
