@@ -44,6 +44,17 @@ def intending_to_write():
         write_intent.reset(token)
 
 
+@contextlib.contextmanager
+def only_reading():
+    """A deferred (read) transaction even inside a writer's intent (the worker preparing a fax raster
+    must not hold SQLite's write lock meanwhile)."""
+    token = write_intent.set(False)
+    try:
+        yield
+    finally:
+        write_intent.reset(token)
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 

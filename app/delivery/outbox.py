@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import current_app
 
-from app.db import utcnow, write_intent
+from app.db import only_reading, utcnow
 from app.delivery.channels import CHANNEL_MODULES, Outgoing, PermanentDeliveryFailure
 from app.delivery.models import Delivery, Destination
 from app.documents import service as documents
@@ -166,17 +166,6 @@ def _fault_point(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-class _reading:
-    """A deferred (read) transaction even inside the worker's write intent: preparing a fax raster must
-    not hold SQLite's write lock."""
-
-    def __enter__(self):
-        self._token = write_intent.set(False)
-
-    def __exit__(self, *exc):
-        write_intent.reset(self._token)
-
-
 def outgoing_for(delivery: Delivery) -> Outgoing:
     destination = delivery.destination
     data = documents.read_bytes(delivery.document_sha256)  # checks the hash: exactly the sealed bytes
@@ -197,7 +186,7 @@ def deliver(delivery_id: int, worker_id: str) -> None:
     _fault_point("after_claim")
     module = None
     try:
-        with _reading():
+        with only_reading():
             delivery = db.session.get(Delivery, delivery_id)
             module = CHANNEL_MODULES.get(delivery.channel)
             if module is None:
