@@ -31,7 +31,8 @@ def seed_demo_staff() -> list[str]:
     for email, name, office_code, roles, secret in DEMO_STAFF:
         if staff_service.find_staff(email) is None:
             staff_service.create_staff(
-                email, name, office_code, list(roles), DEMO_STAFF_PASSWORD, totp_secret_value=secret, enrolled=True
+                email, name, office_code, list(roles), DEMO_STAFF_PASSWORD, totp_secret_value=secret, enrolled=True,
+                grant_privileged=True,  # the demo's approvers and administrator: development only
             )
         lines.append(
             f"  {email}\t{office_code}\t{','.join(roles)}\tpassword: {DEMO_STAFF_PASSWORD}\tTOTP secret: {secret}"
