@@ -22,6 +22,28 @@ from app.errors import DomainError, ValidationFailed
 from app.extensions import db
 
 
+def upload_limit(max_bytes: int):
+    """A view whose request body may be at most ``max_bytes`` (less than MAX_CONTENT_LENGTH): a larger
+    one is refused with 413 before anything, CSRF included, reads it (``register_upload_limits``)."""
+
+    def decorator(view):
+        view.max_content_length = max_bytes
+        return view
+
+    return decorator
+
+
+def register_upload_limits(app: Flask) -> None:
+    """Call before CSRFProtect is set up: its check reads the form, so the limit must be in place first."""
+
+    @app.before_request
+    def apply_upload_limit():
+        view = app.view_functions.get(request.endpoint)
+        limit = getattr(view, "max_content_length", None)
+        if limit is not None:
+            request.max_content_length = limit
+
+
 def safe_next(target: str | None, default: str) -> str:
     """Only same-site relative paths: an open redirect would make a phishing link look like ours."""
     if not target:

@@ -14,6 +14,7 @@ from app.api import lookups
 from app.api.verification import MAX_UPLOAD_BYTES, VerificationTooCostly, verify_code, verify_upload
 from app.documents import codes
 from app.extensions import limiter
+from app.http import upload_limit
 from app.seals import pki, service
 
 bp = Blueprint("verify", __name__)
@@ -22,9 +23,9 @@ lookups.register_counting(bp)
 VERIFY_LIMIT = "30/minute"
 
 
-def limit_upload_size() -> None:
-    """Before the body is read: a larger upload is refused with 413 (Flask 3.1 per-request limit)."""
-    request.max_content_length = MAX_UPLOAD_BYTES + 64 * 1024  # the file plus the form's other fields
+#: The request's limit: the file plus a form's token and part headers (a raw body is the file alone,
+#: and the view reads at most MAX_UPLOAD_BYTES + 1 of it).
+VERIFY_REQUEST_MAX_BYTES = MAX_UPLOAD_BYTES + 16 * 1024
 
 
 def found_code(result: dict | None) -> str | None:
@@ -39,10 +40,10 @@ def _too_costly():
 
 
 @bp.route("/verify", methods=["GET", "POST"])
+@upload_limit(VERIFY_REQUEST_MAX_BYTES)
 @limiter.limit(VERIFY_LIMIT, methods=["POST"])
 def verify_form():
     if request.method == "POST":
-        limit_upload_size()
         upload = request.files.get("document")
         if upload and upload.filename:
             data = upload.read(MAX_UPLOAD_BYTES + 1)

@@ -6,10 +6,10 @@ from flask import Blueprint, jsonify, request
 
 from app.api import lookups
 from app.api.verification import MAX_UPLOAD_BYTES, VerificationTooCostly, verify_code, verify_upload
-from app.api.verify_pages import VERIFY_LIMIT, found_code, limit_upload_size
+from app.api.verify_pages import VERIFY_LIMIT, VERIFY_REQUEST_MAX_BYTES, found_code
 from app.documents import codes
 from app.extensions import csrf, limiter
-from app.http import error_response
+from app.http import error_response, upload_limit
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -30,6 +30,7 @@ def _too_costly():
 
 
 @verify_api_bp.route("/verify", methods=["GET", "POST"])
+@upload_limit(VERIFY_REQUEST_MAX_BYTES)
 @limiter.limit(VERIFY_LIMIT)
 def api_verify():
     """GET ?code=… or POST a PDF (the raw body, or a multipart field ``document``; at most 5 MB): the
@@ -46,7 +47,6 @@ def api_verify():
         if result is None:
             return error_response(404, "not_found", "no document has this verification code")
         return jsonify(result)
-    limit_upload_size()
     upload = request.files.get("document")
     data = upload.read(MAX_UPLOAD_BYTES + 1) if upload else request.get_data(cache=False)[: MAX_UPLOAD_BYTES + 1]
     if len(data) > MAX_UPLOAD_BYTES or not data.startswith(b"%PDF"):

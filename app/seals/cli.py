@@ -71,6 +71,8 @@ def init(root_key_out: Path | None):
         if service.has_pki():
             click.echo("seal PKI already present")
             return
+        if root_key_out is None and not current_app.config.get("MADOGUCHI_DEV_ROOT_KEY_PATH"):
+            _fail("production keeps the root CA key offline: name the file with --root-key-out")
         try:
             lines = service.init_pki(root_key_out=root_key_out, root_passphrase=_root_passphrase(new=True))
         except DomainError as exc:
@@ -112,6 +114,8 @@ def root_sign(root_key: Path | None, sign_crl: bool, new_issuing: bool):
 @_ROOT_KEY_OUT
 def root_offline(root_key_out: Path | None):
     """Move a root key that an earlier version kept in the database to an offline file, and delete it there."""
+    if root_key_out is None and not current_app.config.get("MADOGUCHI_DEV_ROOT_KEY_PATH"):
+        _fail("name the file for the root CA key with --root-key-out")
     with intending_to_write():
         try:
             path = service.take_root_offline(root_key_out, _root_passphrase(new=True))

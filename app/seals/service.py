@@ -134,7 +134,7 @@ def init_pki(*, root_key_out: Path | None = None, root_passphrase: str | None = 
     if has_pki():
         return ["seal PKI already present"]
     config = current_app.config
-    root_key_out, root_passphrase = _root_key_target(root_key_out, root_passphrase)
+    root_key_out, root_passphrase = _root_key_target(root_key_out, root_passphrase, new=True)
     if root_key_out.exists():
         if str(root_key_out) != config.get("MADOGUCHI_DEV_ROOT_KEY_PATH"):
             raise RootKeyProblem(f"{root_key_out} exists already: choose a new file for the root key")
@@ -160,7 +160,7 @@ def init_pki(*, root_key_out: Path | None = None, root_passphrase: str | None = 
     return lines
 
 
-def _root_key_target(path: Path | None, passphrase: str | None) -> tuple[Path, str]:
+def _root_key_target(path: Path | None, passphrase: str | None, *, new: bool) -> tuple[Path, str]:
     config = current_app.config
     if path is None:
         if not config.get("MADOGUCHI_DEV_ROOT_KEY_PATH"):
@@ -170,7 +170,7 @@ def _root_key_target(path: Path | None, passphrase: str | None) -> tuple[Path, s
         if not config.get("MADOGUCHI_DEV_ROOT_KEY_PATH"):
             raise RootKeyProblem("a passphrase for the root key file is needed")
         passphrase = _passphrase()  # development only: the development passphrase
-    elif len(passphrase) < ROOT_PASSPHRASE_MIN_LENGTH:
+    elif new and len(passphrase) < ROOT_PASSPHRASE_MIN_LENGTH:
         raise RootKeyProblem(f"the root key's passphrase must have at least {ROOT_PASSPHRASE_MIN_LENGTH} characters")
     return Path(path), passphrase
 
@@ -187,7 +187,7 @@ def _write_root_key(path: Path, pem: bytes) -> None:
 def load_root(path: Path | None = None, passphrase: str | None = None) -> pki.Issued:
     """The root CA with its key from the offline file (development: the instance folder's), checked
     against the root certificate in the database."""
-    path, passphrase = _root_key_target(path, passphrase)
+    path, passphrase = _root_key_target(path, passphrase, new=False)
     try:
         key = pki.decrypt_key(path.read_bytes(), passphrase)
     except FileNotFoundError as exc:
@@ -251,7 +251,7 @@ def take_root_offline(root_key_out: Path | None, root_passphrase: str | None) ->
     row = _current("root")
     if row is None or row.key_pem_enc is None:
         raise RootKeyProblem("the database holds no root key")
-    root_key_out, root_passphrase = _root_key_target(root_key_out, root_passphrase)
+    root_key_out, root_passphrase = _root_key_target(root_key_out, root_passphrase, new=True)
     key = pki.decrypt_key(row.key_pem_enc, _passphrase())
     _write_root_key(root_key_out, pki.encrypt_key(key, root_passphrase, cost=_scrypt_cost()))
     for stored in db.session.scalars(sa.select(SealCertificate).where(SealCertificate.kind == "root")):
