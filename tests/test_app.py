@@ -63,3 +63,12 @@ def test_a_web_process_never_loads_the_renderer_or_the_pdf_validator(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_h2_dev_tools_answer_only_this_machine(client):
+    """The review's reproduction: an anonymous client read every reset link at /dev/mail."""
+    assert client.get("/dev/mail/").status_code == 200  # the test client is 127.0.0.1
+    for path in ("/dev/mail/", "/dev/mail/anything"):
+        assert client.get(path, environ_base={"REMOTE_ADDR": "203.0.113.5"}).status_code == 404
+    refused = client.post("/dev/webhook", data=b"{}", environ_base={"REMOTE_ADDR": "203.0.113.5"})
+    assert refused.status_code == 404

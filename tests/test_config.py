@@ -204,3 +204,13 @@ def test_m10_production_sends_mail_only_over_tls(clean_env, monkeypatch, url, ok
     else:
         with pytest.raises(ConfigurationError, match="TLS"):
             load_config()
+
+
+def test_m3_production_sets_the_host_prefixed_secure_session_cookie(clean_env, monkeypatch):
+    give(monkeypatch, SECRETS_BY_ROLE["web"])
+    app = create_app()
+    response = app.test_client().get("/account/sign-in", base_url="https://madoguchi.example.lg.jp")
+    cookie = next(v for v in response.headers.getlist("Set-Cookie") if "madoguchi_session" in v)
+    assert cookie.startswith("__Host-madoguchi_session=")
+    assert "Secure" in cookie and "HttpOnly" in cookie and "Path=/" in cookie
+    assert "Domain=" not in cookie and "Expires=" not in cookie
