@@ -72,3 +72,28 @@ def test_h2_dev_tools_answer_only_this_machine(client):
         assert client.get(path, environ_base={"REMOTE_ADDR": "203.0.113.5"}).status_code == 404
     refused = client.post("/dev/webhook", data=b"{}", environ_base={"REMOTE_ADDR": "203.0.113.5"})
     assert refused.status_code == 404
+
+
+def test_l8_healthz_tells_others_only_the_verdict(client):
+    """The review: /healthz showed anyone the database's kind and the migration head."""
+    outside = client.get("/healthz", environ_base={"REMOTE_ADDR": "203.0.113.5"})
+    assert outside.status_code == 200 and outside.get_json() == {"status": "ok"}
+
+
+def test_l4_access_lines_carry_no_query_string_and_no_mailed_token():
+    import runpy
+
+    from app import PROJECT_ROOT
+
+    settings = runpy.run_path(str(PROJECT_ROOT / "scripts" / "gunicorn.conf.py"))
+    assert "%(q)s" not in settings["access_log_format"] and "%(r)s" not in settings["access_log_format"]
+    assert "%(f)s" not in settings["access_log_format"]  # a Referer can carry both
+    redact = settings["redact"]
+    assert redact("/account/reset/InR0b2tlbiI.abc") == "/account/reset/[redacted]"
+    assert redact("/account/confirm/eyJyIjox") == "/account/confirm/[redacted]"
+    assert redact("/office/enrol/abc.def") == "/office/enrol/[redacted]"
+    assert redact("/office/enrol") == "/office/enrol" and redact("/office/") == "/office/"
+
+
+def test_l4_sql_parameters_stay_out_of_error_logs(app, db):
+    assert db.engine.hide_parameters is True

@@ -189,6 +189,13 @@ def attachment_bytes(attachment: Attachment) -> bytes:
     return blobs.get("uploads", attachment.sha256)
 
 
+def download_name(attachment: Attachment) -> str:
+    """The name an attachment is downloaded under: its stem and the extension of what it really is
+    (names stored before extensions were fixed on upload are corrected here too)."""
+    kind = jp.kind_for_content_type(attachment.content_type)
+    return Path(attachment.filename).stem + jp.extension_for(kind)
+
+
 def store_attachment(draft: Submission, spec: dict, filename: str, data: bytes) -> Attachment:
     """Check the bytes (type sniffed from the content, size limit) and store them by SHA-256."""
     kind = jp.check_upload(data, accept=spec.get("accept", jp.UPLOAD_KINDS),
@@ -196,7 +203,10 @@ def store_attachment(draft: Submission, spec: dict, filename: str, data: bytes) 
     sha256 = blobs.put("uploads", data)
     for old in [a for a in draft.attachments if a.field_name == spec["name"]]:
         draft.attachments.remove(old)
-    safe_name = Path(filename or "upload").name[-200:] or "upload"
+    # The sender's name without their extension: the one offered is the sniffed kind's (an HTML page
+    # named evil.html that starts with %PDF- is offered as evil.pdf, and opens as a PDF).
+    stem = Path(Path(filename or "upload").name).stem[-180:] or "upload"
+    safe_name = stem + jp.extension_for(kind)
     attachment = Attachment(field_name=spec["name"], filename=safe_name, content_type=jp.content_type_for(kind),
                             size=len(data), sha256=sha256)
     draft.attachments.append(attachment)

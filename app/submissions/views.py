@@ -332,7 +332,7 @@ def attachment(submission_id: int, attachment_id: int):
     if item is None:
         abort(404)
     return send_file(io.BytesIO(service.attachment_bytes(item)), mimetype=item.content_type, as_attachment=True,
-                     download_name=item.filename)
+                     download_name=service.download_name(item))
 
 
 @bp.get("/submissions/<int:submission_id>/documents/<kind>.pdf")

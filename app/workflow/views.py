@@ -256,10 +256,11 @@ def attachment(submission_id: int, attachment_id: int):
     audit("attachment.read", actor_type="staff", actor_id=g.staff.id, subject_type="submission",
           subject_id=submission.id, data={"attachment": item.id})
     return send_file(io.BytesIO(submissions.attachment_bytes(item)), mimetype=item.content_type, as_attachment=True,
-                     download_name=item.filename)
+                     download_name=submissions.download_name(item))
 
 
 @bp.get("/cases/<int:submission_id>/document")
+@writes  # every read of the case's document is recorded, like an attachment's (L10)
 @staff_required()
 def document(submission_id: int):
     """The latest revision of the case's approval document (as sealed so far)."""
@@ -267,6 +268,8 @@ def document(submission_id: int):
     current = documents.current_document(submission.id)
     if current is None or current.latest is None:
         abort(404)
+    audit("document.read", actor_type="staff", actor_id=g.staff.id, subject_type="submission",
+          subject_id=submission.id, data={"document": current.id, "revision": current.latest.seq})
     data = documents.read_bytes(current.latest.sha256)
     return current_app.response_class(data, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="{submission.receipt_number}.pdf"'})

@@ -12,6 +12,8 @@ Create Date: 2026-12-05
 - ``staff``: ``pending_roles`` and ``roles_requested_by_id`` (a second administrator confirms approver
   and admin), ``mynumber_handler`` (個人番号事務取扱担当者), ``password_set_at`` (None until the member used
   their enrolment link; existing accounts set theirs when they were created).
+- ``destinations``: ``pending_change`` and ``change_requested_by_id`` (a second administrator confirms a
+  change of where documents go).
 - ``audit_events``: triggers refuse UPDATE and DELETE (and TRUNCATE on PostgreSQL) of ledger rows.
   Maintenance that must delete (the tests empty their tables) bypasses them as only an owner of the
   database can: on PostgreSQL ``SET LOCAL session_replication_role = replica`` (superuser), on SQLite a
@@ -86,6 +88,11 @@ def upgrade():
         batch_op.add_column(sa.Column('password_set_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_staff_roles_requested_by_id_staff'), 'staff',
                                     ['roles_requested_by_id'], ['id'])
+    with op.batch_alter_table('destinations', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('pending_change', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('change_requested_by_id', sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(batch_op.f('fk_destinations_change_requested_by_id_staff'), 'staff',
+                                    ['change_requested_by_id'], ['id'])
     # Accounts made before enrolment links had a password from the start.
     op.execute("UPDATE staff SET password_set_at = created_at")
     with op.batch_alter_table('staff', schema=None) as batch_op:
@@ -108,6 +115,10 @@ def downgrade():
     else:
         op.execute("DROP TRIGGER audit_events_append_only_delete")
         op.execute("DROP TRIGGER audit_events_append_only_update")
+    with op.batch_alter_table('destinations', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_destinations_change_requested_by_id_staff'), type_='foreignkey')
+        batch_op.drop_column('change_requested_by_id')
+        batch_op.drop_column('pending_change')
     with op.batch_alter_table('staff', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_staff_roles_requested_by_id_staff'), type_='foreignkey')
         batch_op.drop_column('password_set_at')

@@ -91,3 +91,20 @@ def test_m10_smtps_is_implicit_tls(app, monkeypatch, certificate):
         assert len(handler.wait_for(1)) == 1
     finally:
         controller.stop()
+
+
+def test_l4_a_refused_recipient_is_reported_without_the_address(app, monkeypatch):
+    from app.jobs.mail import PermanentFailure
+
+    class Refusing:
+        async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+            return "550 5.1.1 no such user"
+
+    controller = Controller(Refusing(), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        with pytest.raises(PermanentFailure) as refused:
+            _send(app, monkeypatch, f"smtp://127.0.0.1:{controller.port}")
+        assert "550" in str(refused.value) and "resident@example.jp" not in str(refused.value)
+    finally:
+        controller.stop()

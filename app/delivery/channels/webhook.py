@@ -24,6 +24,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import ipaddress
 import json
 import time
 import urllib.error
@@ -50,6 +51,18 @@ class WebhookRequest:
     url: str
     body: bytes
     headers: dict[str, str]
+
+
+def internal_host(host: str) -> bool:
+    """This machine, a link-local address (a cloud's metadata service), or no address at all: never a
+    receiving office's system in production. Private ranges stay allowed (LGWAN systems live there)."""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_link_local or address.is_unspecified or address.is_multicast
 
 
 def secret_bytes(secret: str) -> bytes:
@@ -94,11 +107,15 @@ def prepare(outgoing: Outgoing) -> WebhookRequest:
         raise PermanentDeliveryFailure("MADOGUCHI_WEBHOOK_SECRET is not configured")
     if not outgoing.webhook_url:
         raise PermanentDeliveryFailure(f"destination {outgoing.destination_code} has no webhook URL")
-    scheme = urlsplit(outgoing.webhook_url).scheme
-    if scheme != "https" and (config["MADOGUCHI_ENV"] == "production" or scheme != "http"):
+    url = urlsplit(outgoing.webhook_url)
+    production = config["MADOGUCHI_ENV"] == "production"
+    if url.scheme != "https" and (production or url.scheme != "http"):
         raise PermanentDeliveryFailure(
             f"destination {outgoing.destination_code}: webhooks go only to https:// URLs "
             "(http:// in development only)")
+    if production and internal_host(url.hostname or ""):
+        raise PermanentDeliveryFailure(f"destination {outgoing.destination_code}: a webhook to this machine or a "
+                                       "link-local address is refused in production")
     body = json.dumps({
         "receipt_number": outgoing.receipt_number,
         "form": outgoing.form_slug,
