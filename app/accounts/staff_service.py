@@ -56,8 +56,6 @@ DISPLAY_NAME_MAX_LENGTH = 100
 #: An enrolment link works once, for this long.
 ENROLMENT_MAX_AGE = dt.timedelta(hours=72)
 
-# Generated passwords: no look-alikes (0/o, 1/l/i), so they can be read aloud or copied by hand.
-_PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 _CODE_RE = re.compile(r"\d{6}")
 
 
@@ -71,11 +69,6 @@ def _now() -> float:
 
 
 # --- creating and changing accounts ----------------------------------------------------------------
-
-
-def generate_password() -> str:
-    """Four groups of five characters from a 31-letter alphabet: about 99 bits from the CSPRNG."""
-    return "-".join("".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(5)) for _ in range(4))
 
 
 def _field_key() -> str:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from app.accounts import staff_service
 
-DEMO_STAFF_PASSWORD = "madoguchi-staff-2026"
+# bandit B105: the demo's, published; refused in production
+DEMO_STAFF_PASSWORD = "madoguchi-staff-2026"  # nosec B105
 
 #: (email, display name, office code, roles, base32 TOTP secret)
 DEMO_STAFF: list[tuple[str, str, str, tuple[str, ...], str]] = [
