@@ -12,8 +12,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import Flask, g, request
 from flask_babel import get_locale
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import sqlite_writers
+from app import rate_limits, security_log, sqlite_writers  # noqa: F401 (rate_limits: registers database://)
 from app.config import load_config
 from app.db import write_intent
 from app.extensions import babel, csrf, db, limiter, migrate
@@ -33,9 +34,17 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder="static",
     )
     app.config.update(settings)
+    proxies = app.config["MADOGUCHI_TRUSTED_PROXIES"]
+    if proxies:
+        # Only as many X-Forwarded-* hops as there are proxies of ours: a client cannot choose its own
+        # address (rate limits, security events) by sending the header itself.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    from app.http import register_upload_limits
+
+    register_upload_limits(app)  # before CSRFProtect, whose check reads the body
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
@@ -50,6 +59,7 @@ def create_app(config: dict | None = None) -> Flask:
     http.register_unit_of_work(app)
     http.register_security_headers(app)
     http.register_error_handlers(app)
+    security_log.register(app)
     _register_blueprints(app)
     _register_template_helpers(app)
     _register_background_work()
@@ -61,6 +71,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from app.accounts.staff_admin import bp as staff_admin_bp
     from app.accounts.staff_views import bp as staff_auth_bp
     from app.accounts.views import bp as accounts_bp
     from app.api.verify_pages import bp as verify_bp
@@ -73,8 +84,8 @@ def _register_blueprints(app: Flask) -> None:
     from app.submissions.views import bp as submissions_bp
     from app.workflow.views import bp as office_bp
 
-    for blueprint in (web_bp, health_bp, accounts_bp, staff_auth_bp, submissions_bp, api_bp, verify_api_bp,
-                      office_bp, verify_bp, destinations_admin_bp, deliveries_bp):
+    for blueprint in (web_bp, health_bp, accounts_bp, staff_auth_bp, staff_admin_bp, submissions_bp, api_bp,
+                      verify_api_bp, office_bp, verify_bp, destinations_admin_bp, deliveries_bp):
         app.register_blueprint(blueprint)
     if app.config["MADOGUCHI_ENV"] == "development":
         from app import devtools
@@ -103,6 +114,7 @@ def _register_template_helpers(app: Flask) -> None:
 
 def _register_background_work() -> None:
     """The worker's handlers and work sources, and the signals between domains (idempotent)."""
+    from app.api import lookups
     from app.delivery import outbox
     from app.seals import jobs as seal_jobs
     from app.workflow import jobs as workflow_jobs
@@ -111,7 +123,12 @@ def _register_background_work() -> None:
     workflow_jobs.register()
     seal_jobs.register()
     outbox.register()
+    lookups.register()
     signals.connect()
+
+
+def _no_ledger_maintenance() -> int:
+    return 0
 
 
 def _configure_sqlite(app: Flask) -> None:
@@ -134,6 +151,10 @@ def _configure_sqlite(app: Flask) -> None:
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        # The ledger's triggers (migration 0009) let a row be changed only on a connection where this
+        # says 1; the app's always say 0.
+        dbapi_connection.create_function("madoguchi_audit_maintenance", 0, _no_ledger_maintenance,
+                                         deterministic=True)
 
     @sa.event.listens_for(engine, "begin")
     def on_begin(connection):

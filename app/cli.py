@@ -38,8 +38,16 @@ def catalogue_references() -> tuple:
     return (offices, destinations)
 
 
-def catalogue_dirs(directory: str | None) -> list[Path]:
-    dirs = [built_in_catalogue_dir()]
+def catalogue_dirs(directory: str | None, *, built_in: bool | None = None) -> list[Path]:
+    """The folders ``catalogue sync`` loads, in order.
+
+    The built-in folder is demo data (fictitious offices, destinations with a loopback webhook and fax
+    numbers, the demo forms): development loads it, and so does ``flask demo seed``; production loads
+    only MADOGUCHI_CATALOGUE_PATH and the folder named on the command line.
+    """
+    if built_in is None:
+        built_in = current_app.config["MADOGUCHI_ENV"] == "development"
+    dirs = [built_in_catalogue_dir()] if built_in else []
     extra = current_app.config["MADOGUCHI_CATALOGUE_PATH"]
     if extra:
         dirs.append(Path(extra))
@@ -51,10 +59,16 @@ def catalogue_dirs(directory: str | None) -> list[Path]:
 @catalogue_cli.command("sync")
 @click.argument("directory", required=False, type=click.Path(exists=True, file_okay=False))
 def catalogue_sync(directory: str | None):
-    """Load offices, destinations and form definitions (built-in, MADOGUCHI_CATALOGUE_PATH, DIRECTORY)."""
+    """Load offices, destinations and form definitions (MADOGUCHI_CATALOGUE_PATH, then DIRECTORY; in
+    development the built-in demo folder first)."""
+    dirs = catalogue_dirs(directory)
+    if not dirs:
+        click.echo("error: nothing to load: set MADOGUCHI_CATALOGUE_PATH or name a folder "
+                   "(the built-in folder is demo data, loaded only in development)", err=True)
+        sys.exit(1)
     try:
         with intending_to_write():
-            report = sync_catalogue(catalogue_dirs(directory), catalogue_references())
+            report = sync_catalogue(dirs, catalogue_references())
     except ValidationFailed as exc:
         db.session.rollback()
         for problem in exc.errors.get("problems", [exc.message]):
@@ -85,9 +99,13 @@ def catalogue_validate(path: str):
 
 @demo_cli.command("seed")
 def demo_seed():
-    """Demo offices, forms, residents and submissions; runs the jobs it creates."""
+    """Demo offices, forms, residents and submissions; runs the jobs it creates (development only)."""
+    if current_app.config["MADOGUCHI_ENV"] != "development":
+        click.echo("error: flask demo seed is refused in production: it creates accounts whose passwords and "
+                   "TOTP secrets are published in the source (set MADOGUCHI_ENV=development for a demo)", err=True)
+        sys.exit(1)
     with intending_to_write():
-        for line in demo.seed(catalogue_dirs(None), catalogue_references()):
+        for line in demo.seed(catalogue_dirs(None, built_in=True), catalogue_references()):
             click.echo(line)
 
 

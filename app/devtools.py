@@ -1,20 +1,21 @@
 """Development stand-ins for outside services, registered only when MADOGUCHI_ENV is development:
 /dev/mail (the mail folder as a mailbox) and /dev/webhook (a receiving office's system).
 
-They let the demo and a fresh clone work with nothing outside. Stands outside the layers.
+They let the demo and a fresh clone work with nothing outside. Even in development they answer only
+clients on this machine (a loopback address): /dev/mail shows every reset link. Stands outside the layers.
 """
 
 from __future__ import annotations
 
 import email
 import email.policy
-import hmac
+import ipaddress
 import json
 from pathlib import Path
 
 from flask import Blueprint, Flask, abort, current_app, render_template, request
 
-from app.delivery.channels.webhook import sign
+from app.delivery.channels.webhook import WebhookVerificationError, verify
 from app.extensions import csrf
 from app.jobs.mail import mail_folder
 
@@ -23,9 +24,26 @@ webhook_bp = Blueprint("dev_webhook", __name__, url_prefix="/dev/webhook")
 
 
 def register(app: Flask) -> None:
+    if app.config["MADOGUCHI_ENV"] != "development":  # the caller checks too: never in production
+        return
     app.register_blueprint(mail_bp)
     app.register_blueprint(webhook_bp)
     csrf.exempt(webhook_bp)
+
+
+def is_loopback(address: str | None) -> bool:
+    try:
+        return ipaddress.ip_address(address or "").is_loopback
+    except ValueError:
+        return False
+
+
+@mail_bp.before_request
+@webhook_bp.before_request
+def only_this_machine():
+    # Behind ProxyFix remote_addr is the real client's; without proxies it is the peer's.
+    if not is_loopback(request.remote_addr):
+        abort(404)
 
 
 def _read(path: Path):
@@ -51,14 +69,18 @@ def show(name: str):
 
 @webhook_bp.post("")
 def receive_webhook():
-    """Development stand-in for a receiving office's system: checks the signature, keeps the body."""
+    """Development stand-in for a receiving office's system, doing what a receiver must: check the
+    Standard Webhooks signature and timestamp, accept each webhook-id once, keep the body."""
     body = request.get_data(cache=False)
-    expected = sign(body, current_app.config["MADOGUCHI_WEBHOOK_SECRET"])
-    if not hmac.compare_digest(expected, request.headers.get("X-Madoguchi-Signature", "")):
-        return {"error": {"code": "bad_signature", "message": "signature does not match"}}, 401
-    key = request.headers.get("Idempotency-Key", "")
+    try:
+        message_id = verify(request.headers, body, current_app.config["MADOGUCHI_WEBHOOK_SECRET"])
+    except WebhookVerificationError as exc:
+        return {"error": {"code": "bad_signature", "message": str(exc)}}, 401
     folder = Path(current_app.config["INSTANCE_PATH"]) / "webhooks"
     folder.mkdir(parents=True, exist_ok=True)
-    name = "".join(c if c.isalnum() or c in "-_" else "_" for c in key)[:120] or "unnamed"
-    (folder / f"{name}.json").write_text(json.dumps(json.loads(body), ensure_ascii=False, indent=1))
-    return {"received": key}, 200
+    name = "".join(c if c.isalnum() or c in "-_" else "_" for c in message_id)[:120] or "unnamed"
+    path = folder / f"{name}.json"
+    if path.exists():  # a retry of a message already taken: acknowledge, keep the first
+        return {"received": message_id, "duplicate": True}, 200
+    path.write_text(json.dumps(json.loads(body), ensure_ascii=False, indent=1))
+    return {"received": message_id}, 200

@@ -1,11 +1,18 @@
-"""GET /healthz: database reachability and the migration head, as JSON."""
+"""GET /healthz: database reachability and the migration head, as JSON.
+
+Anyone gets the verdict (``status``, 200 or 503: what a load balancer needs); the details (the
+database's kind, the migration revisions) only a client on this machine: they help an attacker pick
+exploits and tell nobody else anything they need (review L8).
+"""
 
 from __future__ import annotations
+
+import ipaddress
 
 import sqlalchemy as sa
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, request
 
 from app.extensions import db
 
@@ -25,10 +32,14 @@ def healthz():
     except sa.exc.SQLAlchemyError as exc:
         current, database = None, f"error: {type(exc).__name__}"
     healthy = database == "ok" and current == head
-    body = {
-        "status": "ok" if healthy else "degraded",
-        "database": database,
-        "dialect": db.engine.dialect.name,
-        "migration": {"current": current, "head": head},
-    }
+    body = {"status": "ok" if healthy else "degraded"}
+    if _local_client():
+        body.update(database=database, dialect=db.engine.dialect.name, migration={"current": current, "head": head})
     return jsonify(body), 200 if healthy else 503
+
+
+def _local_client() -> bool:
+    try:
+        return ipaddress.ip_address(request.remote_addr or "").is_loopback
+    except ValueError:
+        return False

@@ -17,8 +17,31 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from app import security_log
 from app.errors import DomainError, ValidationFailed
 from app.extensions import db
+
+
+def upload_limit(max_bytes: int):
+    """A view whose request body may be at most ``max_bytes`` (less than MAX_CONTENT_LENGTH): a larger
+    one is refused with 413 before anything, CSRF included, reads it (``register_upload_limits``)."""
+
+    def decorator(view):
+        view.max_content_length = max_bytes
+        return view
+
+    return decorator
+
+
+def register_upload_limits(app: Flask) -> None:
+    """Call before CSRFProtect is set up: its check reads the form, so the limit must be in place first."""
+
+    @app.before_request
+    def apply_upload_limit():
+        view = app.view_functions.get(request.endpoint)
+        limit = getattr(view, "max_content_length", None)
+        if limit is not None:
+            request.max_content_length = limit
 
 
 def safe_next(target: str | None, default: str) -> str:
@@ -96,6 +119,7 @@ def register_error_handlers(app: Flask) -> None:
         # Pages that hold a resident's answers handle an expired token themselves (they re-show the
         # entries); anything else gets a plain explanation rather than a bare 400.
         db.session.rollback()
+        security_log.record("csrf", "denied", reason=error.description[:100])
         return error_response(400, "csrf_failed",
                               _("画面の有効期限が切れました。お手数ですが、もう一度操作してください。"))
 
@@ -103,6 +127,8 @@ def register_error_handlers(app: Flask) -> None:
     def handle_http_error(error: HTTPException):
         db.session.rollback()
         status = error.code or 500
+        if status == 403:
+            security_log.record("access", "denied", endpoint=request.endpoint)
         return error_response(status, _HTTP_CODES.get(status, "http_error"), _http_message(status))
 
     @app.errorhandler(Exception)
@@ -113,19 +139,32 @@ def register_error_handlers(app: Flask) -> None:
 
 
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'"
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-#: Pages that show personal data: never kept by the browser or a proxy.
-PRIVATE_PREFIXES = ("/drafts", "/submissions", "/account", "/office")
+#: Pages that show personal data: never kept by the browser or a proxy, downloads included
+#: (send_file's own "no-cache" would let a shared browser keep them).
+PRIVATE_PREFIXES = ("/drafts", "/submissions", "/account", "/office", "/dev")
+#: Answers that change from one moment to the next (a revocation, a new revision): not cached either.
+FRESH_PREFIXES = ("/verify", "/api/", "/healthz")
 
 
 def register_security_headers(app: Flask) -> None:
+    hsts = app.config.get("HSTS")
+
     @app.after_request
     def security_headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        if hsts:
+            response.headers.setdefault("Strict-Transport-Security", hsts)
         if request.path.startswith(PRIVATE_PREFIXES):
+            response.headers["Cache-Control"] = "no-store"
+            response.headers.pop("Expires", None)
+            response.headers.pop("ETag", None)
+            response.headers.pop("Last-Modified", None)
+        elif request.path.startswith(FRESH_PREFIXES):
             response.headers.setdefault("Cache-Control", "no-store")
         return response

@@ -54,7 +54,8 @@ def load_yaml_file(path: Path):
 def load_yaml_text(text: str):
     """The YAML document in ``text`` (safe loader, no repeated keys); FileProblems when it cannot be read."""
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)
+        # bandit B506: a SafeLoader subclass (no object tags)
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # nosec B506
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         place = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "file"

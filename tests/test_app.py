@@ -1,13 +1,6 @@
-"""create_app: health, configuration from the environment, development secrets, error responses."""
+"""create_app: health, error responses, what a web process loads (the configuration: test_config.py)."""
 
 from __future__ import annotations
-
-import stat
-
-import pytest
-
-from app import create_app
-from app.config import REQUIRED_SECRETS, ConfigurationError
 
 
 def test_healthz_reports_database_and_migration_head(client):
@@ -18,70 +11,6 @@ def test_healthz_reports_database_and_migration_head(client):
     assert body["database"] == "ok"
     assert body["migration"]["head"]
     assert body["migration"]["current"] == body["migration"]["head"]
-
-
-@pytest.fixture
-def clean_env(monkeypatch, tmp_path):
-    """No configuration in the environment but an instance folder and a throw-away SQLite URL."""
-    for name in (*REQUIRED_SECRETS, "MADOGUCHI_ENV", "DATABASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("MADOGUCHI_INSTANCE_PATH", str(tmp_path / "instance"))
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'app.db'}")
-    return tmp_path / "instance"
-
-
-@pytest.mark.parametrize("missing", REQUIRED_SECRETS)
-def test_production_refuses_to_start_without_a_secret(clean_env, monkeypatch, missing):
-    monkeypatch.setenv("MADOGUCHI_ENV", "production")
-    for name in REQUIRED_SECRETS:
-        if name != missing:
-            monkeypatch.setenv(name, f"value-of-{name.lower()}")
-    with pytest.raises(ConfigurationError, match=missing):
-        create_app()
-    assert not (clean_env / "secrets").exists(), "production must not generate secrets"
-
-
-def test_production_starts_with_its_secrets(clean_env, monkeypatch):
-    monkeypatch.setenv("MADOGUCHI_ENV", "production")
-    for name in REQUIRED_SECRETS:
-        monkeypatch.setenv(name, f"value-of-{name.lower()}")
-    app = create_app()
-    assert app.config["MADOGUCHI_ENV"] == "production"
-    assert app.config["SECRET_KEY"] == "value-of-secret_key"
-    assert app.config["SESSION_COOKIE_SECURE"] is True
-    assert "dev_mail" not in app.blueprints
-
-
-def test_unknown_environment_is_refused(clean_env, monkeypatch):
-    monkeypatch.setenv("MADOGUCHI_ENV", "staging")
-    with pytest.raises(ConfigurationError):
-        create_app()
-
-
-def test_development_generates_secrets_into_the_instance_folder(clean_env):
-    app = create_app()
-    assert app.config["MADOGUCHI_ENV"] == "development"
-    assert app.instance_path == str(clean_env.resolve())
-    secrets_dir = clean_env / "secrets"
-    for name in REQUIRED_SECRETS:
-        path = secrets_dir / name.lower()
-        assert path.is_file(), f"{name} was not written to {path}"
-        assert stat.S_IMODE(path.stat().st_mode) == 0o600, f"{path} is readable by others"
-        value = path.read_text().strip()
-        assert len(value) >= 32
-        assert app.config[name] == value
-    assert stat.S_IMODE(secrets_dir.stat().st_mode) & 0o077 == 0
-
-    again = create_app()
-    for name in REQUIRED_SECRETS:
-        assert again.config[name] == app.config[name], "a second start must reuse the generated secrets"
-
-
-def test_environment_secrets_win_over_generated_ones(clean_env, monkeypatch):
-    monkeypatch.setenv("SECRET_KEY", "from-the-environment")
-    app = create_app()
-    assert app.config["SECRET_KEY"] == "from-the-environment"
-    assert not (clean_env / "secrets" / "secret_key").exists()
 
 
 def test_api_errors_are_json_with_a_code(client):
@@ -116,9 +45,11 @@ def test_security_headers(client):
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
 
 
-def test_a_web_process_never_loads_the_renderer(tmp_path):
-    """WeasyPrint is the worker's (rendering) and the CLI's: a web process that imported it would carry
-    its memory in every gunicorn worker. The lazy imports that keep it out are each commented."""
+def test_a_web_process_never_loads_the_renderer_or_the_pdf_validator(tmp_path):
+    """WeasyPrint is the worker's (rendering) and the CLI's, pyHanko the worker's and the verification
+    child's: a web process that imported them would carry their memory in every gunicorn worker, and
+    parse uploads where a decompression bomb takes the server down (H1). The lazy imports that keep
+    them out are each commented."""
     import subprocess
     import sys
 
@@ -126,8 +57,43 @@ def test_a_web_process_never_loads_the_renderer(tmp_path):
         "import sys\nfrom app import create_app\n"
         f"app = create_app({{'INSTANCE_PATH': {str(tmp_path)!r}, 'MADOGUCHI_ENV': 'development'}})\n"
         "client = app.test_client()\nclient.get('/'); client.get('/verify')\n"
-        "print(sorted(m for m in ('weasyprint', 'pydyf') if m in sys.modules))\n"
+        "client.post('/api/v1/verify', data=b'%PDF-1.7 not really', content_type='application/pdf')\n"
+        "print(sorted(m for m in ('weasyprint', 'pydyf', 'pyhanko') if m in sys.modules))\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_h2_dev_tools_answer_only_this_machine(client):
+    """The review's reproduction: an anonymous client read every reset link at /dev/mail."""
+    assert client.get("/dev/mail/").status_code == 200  # the test client is 127.0.0.1
+    for path in ("/dev/mail/", "/dev/mail/anything"):
+        assert client.get(path, environ_base={"REMOTE_ADDR": "203.0.113.5"}).status_code == 404
+    refused = client.post("/dev/webhook", data=b"{}", environ_base={"REMOTE_ADDR": "203.0.113.5"})
+    assert refused.status_code == 404
+
+
+def test_l8_healthz_tells_others_only_the_verdict(client):
+    """The review: /healthz showed anyone the database's kind and the migration head."""
+    outside = client.get("/healthz", environ_base={"REMOTE_ADDR": "203.0.113.5"})
+    assert outside.status_code == 200 and outside.get_json() == {"status": "ok"}
+
+
+def test_l4_access_lines_carry_no_query_string_and_no_mailed_token():
+    import runpy
+
+    from app import PROJECT_ROOT
+
+    settings = runpy.run_path(str(PROJECT_ROOT / "scripts" / "gunicorn.conf.py"))
+    assert "%(q)s" not in settings["access_log_format"] and "%(r)s" not in settings["access_log_format"]
+    assert "%(f)s" not in settings["access_log_format"]  # a Referer can carry both
+    redact = settings["redact"]
+    assert redact("/account/reset/InR0b2tlbiI.abc") == "/account/reset/[redacted]"
+    assert redact("/account/confirm/eyJyIjox") == "/account/confirm/[redacted]"
+    assert redact("/office/enrol/abc.def") == "/office/enrol/[redacted]"
+    assert redact("/office/enrol") == "/office/enrol" and redact("/office/") == "/office/"
+
+
+def test_l4_sql_parameters_stay_out_of_error_logs(app, db):
+    assert db.engine.hide_parameters is True

@@ -141,3 +141,59 @@ def test_every_revision_downgrades_and_upgrades_again(migration_app):
     upgrade(revision="head")
     assert _current() == revisions[-1]
     assert _differences() == []
+
+
+@pytest.mark.db
+def test_h4_the_migration_re_encrypts_stored_seal_keys_with_scrypt(migration_app):
+    """Keys stored by the earlier version (PBKDF2, 2,048 iterations) come out scrypt, the same keys."""
+    from cryptography.hazmat.primitives import serialization
+
+    from app.seals import pki
+
+    upgrade(revision="0009")
+    passphrase = migration_app.config["MADOGUCHI_KEY_PASSPHRASE"]
+    key = pki.new_key()
+    old_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.BestAvailableEncryption(passphrase.encode()))
+    certificates = sa.table("seal_certificates", *(sa.column(name) for name in (
+        "kind", "serial", "fingerprint", "subject", "cert_pem", "key_pem_enc", "not_before", "not_after", "is_current",
+        "created_at")))
+    now = sa.func.current_timestamp()
+    with db.engine.begin() as connection:
+        connection.execute(sa.insert(certificates).values(
+            kind="org", serial="1", fingerprint="f" * 64, subject="CN=x", cert_pem="-", key_pem_enc=old_pem,
+            not_before=now, not_after=now, is_current=True, created_at=now))
+    assert pki.key_protection(old_pem) == ("pbkdf2", 2048)
+
+    def stored() -> bytes:
+        with db.engine.connect() as connection:
+            return bytes(connection.execute(sa.select(certificates.c.key_pem_enc)).scalar_one())
+
+    upgrade(revision="0010")
+    assert pki.key_protection(stored())[0] == "scrypt"
+    assert pki.decrypt_key(stored(), passphrase).private_numbers() == key.private_numbers()
+    downgrade(revision="0009")
+    assert pki.key_protection(stored()) == ("pbkdf2", 2048)
+    assert pki.decrypt_key(stored(), passphrase).private_numbers() == key.private_numbers()
+
+
+@pytest.mark.db
+def test_l13_the_database_refuses_to_change_or_delete_ledger_rows(migration_app):
+    """Not only the ORM: a plain SQL UPDATE or DELETE on audit_events fails, on SQLite and PostgreSQL."""
+    from app.audit.models import AuditEvent
+    from app.audit.service import record
+    from app.db import intending_to_write
+
+    upgrade(revision="head")
+    with intending_to_write():
+        record("case.view", actor_type="staff", actor_id=1, subject_type="submission", subject_id=1)
+        db.session.commit()
+    events = AuditEvent.__table__
+    for statement in (events.update().values(action="case.claim"), events.delete()):
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"), db.engine.begin() as connection:
+            connection.execute(statement)
+    if db.engine.dialect.name == "postgresql":
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"), db.engine.begin() as connection:
+            connection.execute(sa.text("TRUNCATE audit_events"))
+    with db.engine.connect() as connection:
+        assert connection.execute(sa.select(events.c.action)).scalars().all() == ["case.view"]

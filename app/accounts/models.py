@@ -44,6 +44,9 @@ class Resident(CreatedAtMixin, Base):
 
 #: The roles a staff member can hold; a route step names one, ``/office/admin`` needs ``admin``.
 STAFF_ROLES = ("clerk", "approver", "counter_clerk", "admin")
+#: Roles that take effect only when a second administrator confirms them (four-eyes over who decides
+#: and who administers): one administrator alone must not be able to make an approver.
+PRIVILEGED_ROLES = ("approver", "admin")
 
 
 class Staff(CreatedAtMixin, Base):
@@ -62,7 +65,16 @@ class Staff(CreatedAtMixin, Base):
     office_id: Mapped[int] = mapped_column(sa.ForeignKey("offices.id"), index=True)
     #: A list of names from STAFF_ROLES.
     roles: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    #: Privileged roles granted but not yet in effect: a second administrator confirms them.
+    pending_roles: Mapped[list[str] | None] = mapped_column(sa.JSON)
+    #: The administrator who asked for ``pending_roles`` (who may not confirm them); None: the command line.
+    roles_requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
+    #: 個人番号事務取扱担当者: designated to handle My Number (番号法): only such a member of the office
+    #: whose step is current may reveal it.
+    mynumber_handler: Mapped[bool] = mapped_column(default=False)
     password_hash: Mapped[str] = mapped_column(sa.String(255))
+    #: When the member set their password; None until they used their enrolment link.
+    password_set_at: Mapped[dt.datetime | None]
     totp_secret_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     #: Set when the staff member confirmed the authenticator with a first code (or by the demo seed).
     totp_enrolled_at: Mapped[dt.datetime | None]

@@ -2,7 +2,9 @@
 
 Flask's cookie session is signed, not revocable, so it names the resident's ``session_version``:
 signing out bumps the version in the database and every copy of the old cookie dies with it.
-Inactivity is enforced here too: ``last_seen`` older than the idle limit ends the session.
+Inactivity is enforced here too: ``last_seen`` older than the idle limit ends the session, and so does
+``RESIDENT_ABSOLUTE_HOURS`` after sign-in, however active (ASVS 7.3.2). The cookie is a session
+cookie (no Expires): the browser forgets it when it closes (SESSION_PERMANENT is off).
 """
 
 from __future__ import annotations
@@ -29,9 +31,9 @@ def sign_in(resident: Resident) -> None:
     carried = {key: session[key] for key in (*_CARRIED_OVER, *_OTHER_SIGN_INS) if key in session}
     session.clear()  # a fresh session on sign-in: no fixation of a pre-sign-in cookie
     session.update(carried)
-    session[_KEY] = {"id": resident.id, "v": resident.session_version}
-    session["last_seen"] = int(time.time())
-    session.permanent = True
+    now = int(time.time())
+    session[_KEY] = {"id": resident.id, "v": resident.session_version, "since": now}
+    session["last_seen"] = now
 
 
 def sign_out(resident: Resident | None) -> None:
@@ -55,7 +57,8 @@ def load_resident() -> None:
     data = session.get(_KEY)
     if not data:
         return
-    if idle_seconds_left() <= 0:
+    absolute = current_app.config["RESIDENT_ABSOLUTE_HOURS"] * 3600
+    if idle_seconds_left() <= 0 or int(time.time()) - int(data.get("since", 0)) >= absolute:
         session.pop(_KEY, None)
         g.session_expired = True
         return

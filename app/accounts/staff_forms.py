@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import EmailField, SelectField, SelectMultipleField, StringField
+from wtforms import EmailField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, ValidationError
+from wtforms.validators import EqualTo, InputRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.accounts.forms import valid_email
+from app.accounts.forms import PasswordPolicyMixin, valid_email
 from app.accounts.models import STAFF_ROLES
 from app.accounts.roles import ROLE_DESCRIPTIONS
 from app.accounts.staff_service import DISPLAY_NAME_MAX_LENGTH, normalize_code
@@ -34,6 +34,57 @@ class CodeForm(BaseForm):
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+
+def _roles_field():
+    return MultiCheckboxField(
+        _l("役割"),
+        choices=[SelectChoice(role, ROLE_DESCRIPTIONS[role]) for role in STAFF_ROLES],
+        validate_choice=False,  # the service checks, and says what is wrong in the user's language
+    )
+
+
+class StaffRolesForm(BaseForm):
+    roles = _roles_field()
+
+    def validate_roles(self, field) -> None:
+        if not field.data:
+            raise ValidationError(_l("役割を1つ以上選んでください。"))
+
+
+_NEW_PASSWORD = _l("新しいパスワード")
+_CONFIRM = _l("新しいパスワード（確認のため、もう一度）")
+
+
+class StaffPasswordForm(PasswordPolicyMixin, BaseForm):
+    """The member's own password: set with the enrolment link, or changed later (with the current one)."""
+
+    #: Set by the view: the member's address (the policy refuses a password equal to it).
+    account_email = ""
+
+    password = PasswordField(_NEW_PASSWORD, [InputRequired(_l("新しいパスワードを入力してください。"))])
+    password_confirm = PasswordField(_CONFIRM, [
+        InputRequired(_l("確認のため、同じパスワードをもう一度入力してください。")),
+        EqualTo("password", _l("2つのパスワードが一致しません。同じパスワードを入力してください。")),
+    ])
+
+    def policy_email(self) -> str:
+        return self.account_email
+
+
+class StaffChangePasswordForm(PasswordPolicyMixin, BaseForm):
+    account_email = ""
+
+    current_password = PasswordField(_l("現在のパスワード"),
+                                     [InputRequired(_l("現在のパスワードを入力してください。"))])
+    password = PasswordField(_NEW_PASSWORD, [InputRequired(_l("新しいパスワードを入力してください。"))])
+    password_confirm = PasswordField(_CONFIRM, [
+        InputRequired(_l("確認のため、同じパスワードをもう一度入力してください。")),
+        EqualTo("password", _l("2つのパスワードが一致しません。同じパスワードを入力してください。")),
+    ])
+
+    def policy_email(self) -> str:
+        return self.account_email
 
 
 class StaffCreateForm(BaseForm):

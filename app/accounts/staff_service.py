@@ -1,28 +1,37 @@
-"""Staff accounts: creation, password check, the TOTP second factor, deactivation.
+"""Staff accounts: creation, enrolment links, passwords, the TOTP second factor, role grants, the My
+Number designation, deactivation.
 
 Services flush and never commit; the view (or CLI command) commits once. The TOTP secret is kept
 encrypted (``app.fieldcrypt``, context ``staff-totp:<id>``) and is decrypted only to check a code or to
 show it during enrolment. A code is accepted once: the time step it belongs to is recorded with a
 conditional UPDATE, so two requests racing with the same code cannot both succeed.
+
+Nobody but the member ever knows their password: an account is created without one, and the member
+sets it (then their authenticator) through a single-use enrolment link sent to their address. The
+approver and admin roles take effect only when a second administrator confirms them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import hmac
 import re
 import secrets
 import time
 import unicodedata
+from urllib.parse import urlsplit
 
 import pyotp
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 
-from app.accounts.models import STAFF_ROLES, Office, Staff
+from app.accounts.models import PRIVILEGED_ROLES, STAFF_ROLES, Office, Staff
 from app.accounts.service import (
+    InvalidLink,
     check_password,
     check_password_policy,
     hash_password,
@@ -31,9 +40,10 @@ from app.accounts.service import (
 from app.accounts.signals import staff_created
 from app.audit.service import record as audit
 from app.db import utcnow
-from app.errors import ValidationFailed
+from app.errors import NotPermitted, ValidationFailed
 from app.extensions import db
 from app.fieldcrypt import decrypt_json, encrypt_json
+from app.jobs.mail import queue_mail
 from app.jp import InvalidValue
 
 #: Shown in authenticator apps next to the account name.
@@ -43,9 +53,9 @@ TOTP_INTERVAL = 30
 #: Codes of one step either side of now are accepted (clock drift, slow typing).
 TOTP_VALID_WINDOW = 1
 DISPLAY_NAME_MAX_LENGTH = 100
+#: An enrolment link works once, for this long.
+ENROLMENT_MAX_AGE = dt.timedelta(hours=72)
 
-# Generated passwords: no look-alikes (0/o, 1/l/i), so they can be read aloud or copied by hand.
-_PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 _CODE_RE = re.compile(r"\d{6}")
 
 
@@ -59,11 +69,6 @@ def _now() -> float:
 
 
 # --- creating and changing accounts ----------------------------------------------------------------
-
-
-def generate_password() -> str:
-    """Four groups of five characters from a 31-letter alphabet: about 99 bits from the CSPRNG."""
-    return "-".join("".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(5)) for _ in range(4))
 
 
 def _field_key() -> str:
@@ -131,14 +136,19 @@ def create_staff(
     totp_secret_value: str | None = None,
     enrolled: bool = False,
     actor: Staff | None = None,
-) -> tuple[Staff, str, str]:
+    grant_privileged: bool = False,
+) -> tuple[Staff, str | None, str]:
     """Create a staff account; returns ``(staff, password, totp_secret)``.
 
-    Without ``password`` a strong one is generated (the caller shows it once). A TOTP secret is
-    generated (or ``totp_secret_value`` used, for the demo) and stored encrypted; the staff member
-    confirms it with a first code at ``/office/enrol`` unless ``enrolled`` is true. ``actor`` is the
-    administrator who did it (None: the CLI or the demo seed); the audit ledger records either.
-    Raises ``ValidationFailed`` (``StaffEmailInUse`` for a taken address).
+    Without ``password`` the account has none yet (``password`` comes back None): the member sets it
+    with the enrolment link (``send_enrolment_link``). A TOTP secret is generated (or
+    ``totp_secret_value`` used, for the demo) and stored encrypted; the member confirms it with a first
+    code at ``/office/enrol`` unless ``enrolled`` is true.
+
+    Privileged roles (approver, admin) wait in ``pending_roles`` for a second administrator, unless
+    ``grant_privileged`` (the demo seed, the tests, and the command line's first administrator).
+    ``actor`` is the administrator who did it (None: the command line or the demo seed); the ledger
+    records either. Raises ``ValidationFailed`` (``StaffEmailInUse`` for a taken address).
     """
     try:
         address = normalize_email(email)
@@ -155,19 +165,23 @@ def create_staff(
     if office is None:
         raise ValidationFailed(_("課の指定が正しくありません。一覧から選んでください。"), field="office")
     chosen_roles = _checked_roles(roles)
-    if password is None:
-        password = generate_password()
-    else:
+    if password is not None:
         check_password_policy(password, address)
     secret = totp_secret_value or new_totp_secret()
     if db.session.scalar(sa.select(Staff.id).where(Staff.email == address)) is not None:
         raise StaffEmailInUse(_("このメールアドレスの職員は既に登録されています。"), field="email")
+    held = chosen_roles if grant_privileged else [r for r in chosen_roles if r not in PRIVILEGED_ROLES]
+    pending = [r for r in chosen_roles if r not in held]
     staff = Staff(
         email=address,
         display_name=name,
         office=office,
-        roles=chosen_roles,
-        password_hash=hash_password(password),
+        roles=held,
+        pending_roles=pending or None,
+        roles_requested_by_id=actor.id if pending and actor is not None else None,
+        # No password yet: a hash of a random value nobody knows, so no password matches it.
+        password_hash=hash_password(password if password is not None else secrets.token_urlsafe(32)),
+        password_set_at=utcnow() if password is not None else None,
         is_active=True,
         session_version=1,
     )
@@ -180,9 +194,142 @@ def create_staff(
     if enrolled:
         staff.totp_enrolled_at = utcnow()
         db.session.flush()
-    _audit("staff.create", staff, actor, office_id=office.id, roles=chosen_roles, enrolled=enrolled)
+    _audit("staff.create", staff, actor, office_id=office.id, roles=held, pending_roles=pending or None,
+           enrolled=enrolled, password_set=password is not None)
     staff_created.send(staff)
     return staff, password, secret
+
+
+def has_active_administrator() -> bool:
+    return any(member.has_role("admin") for member in db.session.scalars(
+        sa.select(Staff).where(Staff.is_active.is_(True))))
+
+
+# --- role grants (four-eyes) -------------------------------------------------------------------------
+
+
+def change_roles(staff: Staff, roles, actor: Staff | None) -> list[str]:
+    """Set a member's roles: removals and unprivileged roles at once, approver and admin pending a
+    second administrator. Returns the roles now pending."""
+    chosen = _checked_roles(roles)
+    before = list(staff.roles or ())
+    held = [r for r in chosen if r not in PRIVILEGED_ROLES or r in before]
+    pending = [r for r in chosen if r not in held]
+    staff.roles = held
+    staff.pending_roles = pending or None
+    staff.roles_requested_by_id = actor.id if pending and actor is not None else None
+    if set(before) - set(held):
+        staff.session_version += 1  # a role taken away ends the sessions that had it
+    db.session.flush()
+    _audit("staff.roles_change", staff, actor, roles=held, pending_roles=pending or None, before=before)
+    return pending
+
+
+def confirm_roles(staff: Staff, actor: Staff) -> list[str]:
+    """A second administrator confirms the pending privileged roles; returns what took effect."""
+    pending = list(staff.pending_roles or ())
+    if not pending:
+        return []
+    if not actor.has_role("admin") or actor.id in (staff.roles_requested_by_id, staff.id):
+        raise NotPermitted(_("役割の付与は、依頼した管理者とは別の管理者が確認してください。"))
+    staff.roles = [r for r in STAFF_ROLES if r in set(staff.roles or ()) | set(pending)]
+    staff.pending_roles = None
+    staff.roles_requested_by_id = None
+    db.session.flush()
+    _audit("staff.roles_confirm", staff, actor, granted=pending)
+    return pending
+
+
+def withdraw_roles(staff: Staff, actor: Staff) -> None:
+    """Drop a pending grant (either administrator may)."""
+    pending = list(staff.pending_roles or ())
+    staff.pending_roles = None
+    staff.roles_requested_by_id = None
+    db.session.flush()
+    if pending:
+        _audit("staff.roles_withdraw", staff, actor, withdrawn=pending)
+
+
+# --- the My Number designation ---------------------------------------------------------------------
+
+
+def designate_mynumber_handler(staff: Staff, on: bool, actor: Staff | None) -> None:
+    """Designate (or stop designating) a member as 個人番号事務取扱担当者. An administrator cannot
+    designate themselves."""
+    if actor is not None and actor.id == staff.id:
+        raise NotPermitted(
+            _("ご自身を個人番号事務取扱担当者に指定することはできません。別の管理者に依頼してください。"))
+    if staff.mynumber_handler != on:
+        staff.mynumber_handler = on
+        db.session.flush()
+    _audit("staff.mynumber_handler", staff, actor, on=on)
+
+
+# --- enrolment links and passwords -------------------------------------------------------------------
+
+
+def _enrolment_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="madoguchi.staff.enrol")
+
+
+def _enrolment_fingerprint(staff: Staff) -> str:
+    # Changes when the password or the session version changes: setting the password uses the link up.
+    message = f"{staff.id}:{staff.password_hash}:{staff.session_version}".encode()
+    return hmac.new(current_app.config["SECRET_KEY"].encode(), message, hashlib.sha256).hexdigest()[:32]
+
+
+def enrolment_url(staff: Staff) -> str:
+    """A single-use link (``ENROLMENT_MAX_AGE``) with which the member sets their password, then their
+    authenticator. Built on MADOGUCHI_BASE_URL, never on a request's Host header."""
+    token = _enrolment_serializer().dumps({"s": staff.id, "f": _enrolment_fingerprint(staff)})
+    base = urlsplit(current_app.config["MADOGUCHI_BASE_URL"])
+    adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
+    return adapter.build("staff_auth.enrol_link", {"token": token}, force_external=True)
+
+
+def send_enrolment_link(staff: Staff) -> str:
+    """Mail the enrolment link to the member; returns it (development prints it)."""
+    url = enrolment_url(staff)
+    queue_mail(to=staff.email, template="staff_enrol", locale="ja",
+               idempotency_key=f"staff-enrol:{staff.id}:{hashlib.sha256(url.encode()).hexdigest()[:16]}",
+               enrol_url=url, hours=int(ENROLMENT_MAX_AGE.total_seconds() // 3600), name=staff.display_name)
+    _audit("staff.enrolment_link", staff, None)
+    return url
+
+
+def staff_for_enrolment(token: str) -> Staff:
+    try:
+        data = _enrolment_serializer().loads(token, max_age=int(ENROLMENT_MAX_AGE.total_seconds()))
+    except SignatureExpired as exc:
+        raise InvalidLink(
+            _("登録用のリンクの有効期限が切れています。管理者に、登録用のリンクの再送を依頼してください。"),
+            expired=True) from exc
+    except BadSignature as exc:
+        raise InvalidLink(
+            _("このリンクは正しくありません。メールに記載されたリンクをそのまま開いてください。")) from exc
+    staff = db.session.get(Staff, data.get("s")) if isinstance(data, dict) else None
+    if (staff is None or not staff.is_active
+            or not hmac.compare_digest(str(data.get("f", "")), _enrolment_fingerprint(staff))):
+        raise InvalidLink(
+            _("このリンクは使用済みか、使えなくなっています。管理者に、登録用のリンクの再送を依頼してください。"))
+    return staff
+
+
+def set_password(staff: Staff, new_password: str, *, actor: Staff | None = None) -> None:
+    """A new password for the member: every other session of theirs ends (ASVS 7.4.3)."""
+    check_password_policy(new_password, staff.email)
+    staff.password_hash = hash_password(new_password)
+    staff.password_set_at = utcnow()
+    staff.session_version += 1
+    db.session.flush()
+    _audit("staff.password_set", staff, actor if actor is not None else staff)
+
+
+def change_own_password(staff: Staff, current_password: str, new_password: str) -> None:
+    """The member changes their own password; the current one must be given (ASVS 6.2.3)."""
+    if not check_password(staff, current_password):
+        raise ValidationFailed(_("現在のパスワードが正しくありません。"), field="current_password")
+    set_password(staff, new_password)
 
 
 def _audit(action: str, staff: Staff, actor: Staff | None, **data) -> None:
@@ -241,11 +388,12 @@ def find_staff(email: str) -> Staff | None:
 def authenticate_staff(email: str, password: str) -> Staff | None:
     """The active staff member whose password this is, or None.
 
-    An unknown address costs one Argon2 check too, and a deactivated account answers like a wrong
-    password, so the sign-in page says nothing about which accounts exist.
+    An unknown address costs one Argon2 check too, and a deactivated account (or one whose member has
+    not set a password yet) answers like a wrong password, so the sign-in page says nothing about which
+    accounts exist.
     """
     staff = find_staff(email)
-    if not check_password(staff, password) or not staff.is_active:
+    if not check_password(staff, password) or not staff.is_active or staff.password_set_at is None:
         return None
     return staff
 

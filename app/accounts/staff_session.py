@@ -36,15 +36,24 @@ def _idle_limit() -> int:
     return int(current_app.config["STAFF_IDLE_MINUTES"]) * 60
 
 
+def _new_csrf_token() -> None:
+    """A new CSRF token at each stage of sign-in (ASVS 7.2.4): a token planted or read before signing in
+    is worth nothing after. The resident's part of a shared browser session stays."""
+    session.pop("csrf_token", None)
+    g.pop("csrf_token", None)
+
+
 def begin_sign_in(staff: Staff) -> None:
     """The password was right: a pending session, waiting for the code (or for enrolment)."""
     now = _now()
+    _new_csrf_token()
     session[_KEY] = {"id": staff.id, "v": staff.session_version, "mfa": False, "seen": now, "since": now}
 
 
 def complete_sign_in(staff: Staff) -> None:
     """The code was right: a complete session, started afresh (nothing of the pending one carries over)."""
     now = _now()
+    _new_csrf_token()
     session[_KEY] = {"id": staff.id, "v": staff.session_version, "mfa": True, "seen": now, "since": now}
 
 

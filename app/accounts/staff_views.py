@@ -1,5 +1,6 @@
-"""The office's sign-in (password, then a TOTP code), enrolment of the authenticator, sign-out, the
-staff session's keep-alive, and the administrator's staff page.
+"""The office's sign-in (password, then a TOTP code), the enrolment link (the member sets a password),
+enrolment of the authenticator, the member's own password, sign-out, the staff session's keep-alive.
+The administrator's staff pages are ``app.accounts.staff_admin``.
 
 Like the resident's sign-in, a failure reads the same for an unknown address, a wrong password and a
 deactivated account. Every POST carries a CSRF token (CSRFProtect); the request commits once.
@@ -8,24 +9,21 @@ deactivated account. Every POST carries a CSRF token (CSRFProtect); the request 
 from __future__ import annotations
 
 import segno
-import sqlalchemy as sa
-from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, session, url_for
-from flask_babel import get_locale
+from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
 from werkzeug.routing import BuildError
-from wtforms.fields.choices import SelectChoice
 
+from app import security_log
+from app.accounts import service as account_service
 from app.accounts import staff_service, staff_session
 from app.accounts.forms import SignInForm
-from app.accounts.models import STAFF_ROLES, Office, Staff
-from app.accounts.staff_forms import CodeForm, StaffCreateForm
+from app.accounts.staff_forms import CodeForm, StaffChangePasswordForm, StaffPasswordForm
 from app.accounts.staff_session import staff_required
-from app.accounts.views import submitted_email_key
+from app.accounts.views import address_and_ip_key
 from app.db import writes
 from app.errors import ValidationFailed
 from app.extensions import db, limiter
-from app.forms import ButtonForm
 from app.http import safe_next
 
 bp = Blueprint("staff_auth", __name__, url_prefix="/office")
@@ -81,7 +79,7 @@ def _restart_sign_in(next_url: str | None):
 
 @bp.route("/sign-in", methods=["GET", "POST"])
 @limiter.limit("10/minute", methods=["POST"])
-@limiter.limit("20/hour", key_func=submitted_email_key, methods=["POST"])
+@limiter.limit("20/hour", key_func=address_and_ip_key, methods=["POST"])
 def sign_in():
     next_url = request.args.get("next")
     if g.get("staff") is not None and request.method == "GET":
@@ -90,6 +88,7 @@ def sign_in():
     if form.validate_on_submit():
         staff = staff_service.authenticate_staff(form.email.data, form.password.data)
         if staff is None:
+            security_log.record("staff.password", "failure", email_hash=security_log.hashed(form.email.data))
             form.add_error(
                 "email",
                 _(
@@ -119,8 +118,10 @@ def code():
         if staff_service.verify_totp(staff, form.code.data):
             staff_service.record_sign_in(staff)
             staff_session.complete_sign_in(staff)
+            security_log.record("staff.sign_in", "success", actor_type="staff", actor_id=staff.id)
             return redirect(safe_next(next_url, office_home()))
         db.session.rollback()
+        security_log.record("staff.totp", "failure", actor_type="staff", actor_id=staff.id, stage="sign_in")
         form.add_error("code", _bad_code_message(), default="code")
     return _page("office/auth/code.html", form, next_url=next_url)
 
@@ -147,6 +148,7 @@ def enrol():
             )
             return redirect(safe_next(next_url, office_home()))
         db.session.rollback()
+        security_log.record("staff.totp", "failure", actor_type="staff", actor_id=staff.id, stage="enrol")
         form.add_error("code", _bad_code_message(), default="code")
     if staff_service.totp_secret(staff) is None:
         staff_service.set_totp_secret(staff, staff_service.new_totp_secret())
@@ -165,7 +167,57 @@ def enrol():
 def _qr_svg(data: str) -> Markup:
     title = _("認証アプリで読み取るQRコード")
     svg = segno.make(data, error="m").svg_inline(scale=5, dark="#000", light="#fff", title=title)
-    return Markup(svg.replace("<svg ", '<svg role="img" ', 1))
+    # bandit B704: segno's SVG of the otpauth URI we built; the title is our own text, escaped by segno
+    return Markup(svg.replace("<svg ", '<svg role="img" ', 1))  # nosec B704
+
+
+@bp.route("/enrol/<token>", methods=["GET", "POST"])
+@limiter.limit("10/hour", methods=["POST"])
+def enrol_link(token: str):
+    """The single-use link a new member received by mail: they set their password, then their
+    authenticator (the enrolment page): nobody else ever knows either."""
+    try:
+        staff = staff_service.staff_for_enrolment(token)
+    except account_service.InvalidLink as exc:
+        db.session.rollback()
+        return _page("accounts/link_invalid.html", status=400, message=exc.message, kind="enrol")
+    form = StaffPasswordForm()
+    form.account_email = staff.email
+    if form.validate_on_submit():
+        try:
+            staff_service.set_password(staff, form.password.data)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            form.add_error(exc.field, exc.message, default="password")
+        else:
+            staff_session.begin_sign_in(staff)  # the authenticator next, in this browser only
+            return redirect(url_for(".code" if staff.is_enrolled else ".enrol"))
+    return _page("office/auth/set_password.html", form, email=staff.email,
+                 password_min_length=account_service.PASSWORD_MIN_LENGTH)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@staff_required
+@limiter.limit("10/hour", methods=["POST"])
+def change_password():
+    """The member changes their own password; their other sessions end, this one goes on."""
+    form = StaffChangePasswordForm()
+    form.account_email = g.staff.email
+    if form.validate_on_submit():
+        try:
+            staff_service.change_own_password(g.staff, form.current_password.data, form.password.data)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            if exc.field == "current_password":
+                security_log.record("staff.password", "failure", stage="change")
+            form.add_error(exc.field, exc.message, default="password")
+        else:
+            staff_session.complete_sign_in(g.staff)  # this session names the new version
+            security_log.record("staff.password_change", "success")
+            flash(_("パスワードを変更しました。ほかの端末でのサインインは終了しました。"), "success")
+            return redirect(office_home())
+    return _page("office/auth/change_password.html", form,
+                 password_min_length=account_service.PASSWORD_MIN_LENGTH)
 
 
 @bp.post("/sign-out")
@@ -174,6 +226,7 @@ def sign_out():
     staff = g.get("staff")
     if staff is not None:
         staff_service.record_sign_out(staff)
+        security_log.record("staff.sign_out", "success")
     staff_session.sign_out(staff)
     flash(_("サインアウトしました。"), "success")
     return redirect(url_for(".sign_in"))
@@ -196,82 +249,3 @@ def session_status():
 def extend_session():
     # load_staff already counted this request as activity.
     return redirect(safe_next(request.form.get("next"), office_home()))
-
-
-# --- the administrator's staff page --------------------------------------------------------------
-
-
-def _office_choices() -> list[SelectChoice]:
-    locale = str(get_locale())
-    offices = db.session.scalars(sa.select(Office).order_by(Office.code))
-    return [
-        SelectChoice("", _("選んでください")),
-        *(SelectChoice(office.code, office.name(locale)) for office in offices),
-    ]
-
-
-def _staff_page(form: StaffCreateForm):
-    return _page(
-        "office/admin/staff.html",
-        form,
-        staff_list=staff_service.list_staff(),
-        action_form=ButtonForm(),
-        roles=STAFF_ROLES,
-    )
-
-
-@bp.route("/admin/staff", methods=["GET", "POST"])
-@staff_required("admin")
-def admin_staff():
-    form = StaffCreateForm()
-    form.office.choices = _office_choices()
-    if form.validate_on_submit():
-        try:
-            staff, password, _secret = staff_service.create_staff(
-                form.email.data, form.display_name.data, form.office.data, form.roles.data, actor=g.staff
-            )
-        except ValidationFailed as exc:
-            db.session.rollback()
-            form.add_error(exc.field, exc.message)
-            return _staff_page(form)
-        # The initial password is shown on this response only: it is stored nowhere but as a hash.
-        return _page("office/admin/staff_created.html", staff=staff, password=password, status=201)
-    return _staff_page(form)
-
-
-def _target(staff_id: int) -> Staff:
-    staff = db.session.get(Staff, staff_id)
-    if staff is None:
-        abort(404)
-    return staff
-
-
-@bp.post("/admin/staff/<int:staff_id>/deactivate")
-@staff_required("admin")
-def deactivate_staff(staff_id: int):
-    if not ButtonForm().validate_on_submit():
-        abort(400)
-    staff = _target(staff_id)
-    if staff.id == g.staff.id:
-        flash(_("ご自身のアカウントは停止できません。別の管理者に依頼してください。"), "error")
-        return redirect(url_for(".admin_staff"))
-    staff_service.deactivate(staff, actor=g.staff)
-    flash(
-        _(
-            "%(name)s さんのアカウントを停止しました。サインイン中の画面も、次の操作で終了します。",
-            name=staff.display_name,
-        ),
-        "success",
-    )
-    return redirect(url_for(".admin_staff"))
-
-
-@bp.post("/admin/staff/<int:staff_id>/reactivate")
-@staff_required("admin")
-def reactivate_staff(staff_id: int):
-    if not ButtonForm().validate_on_submit():
-        abort(400)
-    staff = _target(staff_id)
-    staff_service.reactivate(staff, actor=g.staff)
-    flash(_("%(name)s さんのアカウントを再開しました。", name=staff.display_name), "success")
-    return redirect(url_for(".admin_staff"))

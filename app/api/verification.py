@@ -3,6 +3,11 @@
 Certificate status comes from the service's own CRL, never from a network fetch, so the CLI works
 offline. The summary carries no personal data beyond what the document itself shows: the form,
 the receipt number, and each seal's signer (name, office, organisation), time and certificate status.
+
+An upload is first looked up by its SHA-256 among the stored revisions: a document the service issued
+is then checked from the stored bytes (read back against their hash). Either way the PDF is parsed
+only in the verification child (``app.seals.verify_pool``), under CPU, memory and time limits: a file
+built to be expensive raises ``VerificationTooCostly`` and costs the web process nothing.
 """
 
 from __future__ import annotations
@@ -22,12 +27,17 @@ from app.documents.models import Document, DocumentRevision
 from app.documents.service import document_by_code, read_bytes
 from app.extensions import db
 from app.seals import pki, records, service
-from app.seals.verify import Report, verify_pdf
+from app.seals.reports import Report, VerificationTooCostly
+from app.seals.verify_pool import verify_pool
 from app.submissions.models import Submission
 from app.workflow.sealing import seal_subject
 from app.workflow.service import ORG_SEAL
 
 GENUINE_NEEDS = "every signature intact, valid, trusted against the service's root, nothing changed after it"
+#: Uploads to /verify and /api/v1/verify: a sealed document is far smaller; form uploads keep 12 MB.
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+
+__all__ = ["MAX_UPLOAD_BYTES", "VerificationTooCostly", "verify_bytes", "verify_code", "verify_upload"]
 
 
 def _timestamp_roots(root) -> list:
@@ -63,8 +73,8 @@ def _pdf_report(data: bytes) -> Report:
         if cached is not None and now - cached[0] < REPORT_MAX_AGE:
             _reports.move_to_end(key)
             return cached[1]
-    report = verify_pdf(data, trust_roots=roots, intermediates=intermediates, crls=crls,
-                        timestamp_roots=timestamp_roots)
+    report = verify_pool().verify(data, trust_roots=roots, intermediates=intermediates, crls=crls,
+                                  timestamp_roots=timestamp_roots)
     with _reports_lock:
         _reports[key] = (now, report)
         _reports.move_to_end(key)
@@ -73,8 +83,17 @@ def _pdf_report(data: bytes) -> Report:
     return report
 
 
+def verify_upload(data: bytes) -> dict:
+    """An uploaded file: a stored revision with the same SHA-256 is checked from the stored bytes."""
+    document = _document_for(data)
+    if document is not None:
+        data = read_bytes(hashlib.sha256(data).hexdigest())
+    return verify_bytes(data, document=document)
+
+
 def verify_bytes(data: bytes, *, document: Document | None = None) -> dict:
-    """The JSON summary: {"genuine", "document", "seals", "problems"}.
+    """The JSON summary: {"genuine", "document", "seals", "problems"}; ``VerificationTooCostly`` when
+    checking the file hits the verification child's limits.
 
     The seal records are checked against the database every time; only the PDF's report is reused.
     """
@@ -133,9 +152,7 @@ def _describe(document: Document, submission: Submission, data: bytes) -> dict:
         "receipt_number": submission.receipt_number,
         "verification_code": codes.format_code(document.verification_code),
         "state": document.state,
-        "submission_state": submission.state,
         "is_latest_revision": latest is not None and latest.sha256 == hashlib.sha256(data).hexdigest(),
-        "revisions": len(document.revisions),
     }
 
 

@@ -1,39 +1,60 @@
-"""/verify (for anyone holding a printout, a fax or a PDF), and /pki/ (the root and the CRLs)."""
+"""/verify (for anyone holding a printout, a fax or a PDF), and /pki/ (the root and the CRLs).
+
+An upload may be at most ``MAX_UPLOAD_BYTES`` (5 MB; form uploads keep the 12 MB request limit) and
+is parsed only in the verification child; a file that hits its limits gets ``verification_too_costly``.
+Lookups are counted (``app.api.lookups``), not written to the ledger one by one.
+"""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from app.api.verification import verify_bytes, verify_code
-from app.audit.service import record as audit
-from app.db import writes
+from app.api import lookups
+from app.api.verification import MAX_UPLOAD_BYTES, VerificationTooCostly, verify_code, verify_upload
 from app.documents import codes
 from app.extensions import limiter
+from app.http import upload_limit
 from app.seals import pki, service
 
 bp = Blueprint("verify", __name__)
+lookups.register_counting(bp)
 
 VERIFY_LIMIT = "30/minute"
-MAX_PDF_BYTES = 20 * 1024 * 1024
 
 
-def audit_lookup(result: dict | None, how: str) -> None:
-    audit("verify.lookup", actor_type="public", subject_type="document", subject_id=None,
-          data={"how": how, "found": result is not None, "genuine": bool(result and result["genuine"])})
+#: The request's limit: the file plus a form's token and part headers (a raw body is the file alone,
+#: and the view reads at most MAX_UPLOAD_BYTES + 1 of it).
+VERIFY_REQUEST_MAX_BYTES = MAX_UPLOAD_BYTES + 16 * 1024
+
+
+def found_code(result: dict | None) -> str | None:
+    document = (result or {}).get("document")
+    return codes.normalise_code(document["verification_code"]) if document else None
+
+
+def _too_costly():
+    return render_template("verify/form.html", error=_(
+        "このファイルは確認に時間がかかりすぎるため、確認できませんでした（照合番号での確認をお試しください）。"),
+        error_code="verification_too_costly"), 422
 
 
 @bp.route("/verify", methods=["GET", "POST"])
+@upload_limit(VERIFY_REQUEST_MAX_BYTES)
 @limiter.limit(VERIFY_LIMIT, methods=["POST"])
 def verify_form():
     if request.method == "POST":
         upload = request.files.get("document")
         if upload and upload.filename:
-            data = upload.read(MAX_PDF_BYTES + 1)
-            if len(data) > MAX_PDF_BYTES or not data.startswith(b"%PDF"):
-                return render_template("verify/form.html", error=_("PDFファイルを選んでください（20MBまで）。")), 422
-            result = verify_bytes(data)
-            audit_lookup(result, "upload")
+            data = upload.read(MAX_UPLOAD_BYTES + 1)
+            if len(data) > MAX_UPLOAD_BYTES or not data.startswith(b"%PDF"):
+                return render_template("verify/form.html", error=_("PDFファイルを選んでください（5MBまで）。")), 422
+            try:
+                result = verify_upload(data)
+            except VerificationTooCostly:
+                lookups.count(None, "upload")
+                return _too_costly()
+            lookups.count(found_code(result), "upload")
             return render_template("verify/result.html", result=result, code=None)
         code = codes.normalise_code(request.form.get("code", ""))
         if code is None:
@@ -44,12 +65,14 @@ def verify_form():
 
 
 @bp.get("/verify/<code>")
-@writes  # every lookup is recorded
 @limiter.limit(VERIFY_LIMIT)
 def verify_by_code(code: str):
     normalised = codes.normalise_code(code)
-    result = verify_code(normalised) if normalised else None
-    audit_lookup(result, "code")
+    try:
+        result = verify_code(normalised) if normalised else None
+    except VerificationTooCostly:
+        return _too_costly()
+    lookups.count(normalised if result else None, "code")
     if result is None:
         return render_template("verify/form.html", error=_(
             "この照合番号の書類は見つかりませんでした。コードをもう一度お確かめください。")), 404

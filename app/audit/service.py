@@ -259,8 +259,13 @@ def _read_ahead(source, depth: int = 2):
 
 
 def audit_key():
-    """The Ed25519 private key of ``MADOGUCHI_AUDIT_KEY``."""
-    return checkpoints.load_private_key(current_app.config["MADOGUCHI_AUDIT_KEY"])
+    """The Ed25519 private key of ``MADOGUCHI_AUDIT_KEY`` (only command-line processes are given it)."""
+    pem = current_app.config.get("MADOGUCHI_AUDIT_KEY")
+    if not pem:
+        raise checkpoints.CheckpointError(
+            f"a {current_app.config.get('MADOGUCHI_PROCESS', 'web')} process holds no audit key "
+            "(MADOGUCHI_AUDIT_KEY is given only to the command line)")
+    return checkpoints.load_private_key(pem)
 
 
 def signed_checkpoint() -> tuple[VerifyResult, str | None]:

@@ -1,4 +1,10 @@
-"""The administrator's page of destinations (送付先): /office/admin/destinations."""
+"""The administrator's page of destinations (送付先): /office/admin/destinations.
+
+Where documents go changes only with two administrators (four-eyes, review L11): a new destination,
+or a change of its channel, fax number, address, URL or activation, waits in ``pending_change`` until a
+second administrator confirms it. Names and deactivation apply at once. Production takes only
+``https://`` webhook URLs, never to this machine or a link-local address (cloud metadata).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ import re
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, SelectField, StringField
@@ -16,19 +22,26 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from app.accounts.forms import valid_email
 from app.accounts.staff_session import staff_required
 from app.audit import service as audit
+from app.delivery.channels.webhook import internal_host
 from app.delivery.destinations import FAX_RE, NEEDS, find
 from app.delivery.labels import CHANNEL_LABELS
 from app.delivery.models import CHANNELS, Destination
 from app.extensions import db
-from app.forms import BaseForm
+from app.forms import BaseForm, ButtonForm
 
 bp = Blueprint("destinations_admin", __name__, url_prefix="/office/admin/destinations")
+#: The columns that say where documents go: changing them needs a second administrator.
+ROUTING = ("channel", "fax_number", "email", "webhook_url", "is_active")
+
 
 def _http_url(form, field) -> None:
     if field.data:
         parts = urlsplit(field.data)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValidationError(_l("http:// または https:// で始まるURLを入力してください。"))
+        if current_app.config["MADOGUCHI_ENV"] == "production" and (
+                parts.scheme != "https" or internal_host(parts.hostname)):
+            raise ValidationError(_l("本番環境では、このサーバー自身以外の https:// のURLだけを登録できます。"))
 
 
 def _fax(form, field) -> None:
@@ -73,7 +86,19 @@ def _page(form: DestinationForm, editing: Destination | None = None):
     status = 422 if form.errors else 200
     listing = list(db.session.scalars(sa.select(Destination).order_by(Destination.code)))
     return render_template("office/admin/destinations.html", form=form, editing=editing, destinations=listing,
-                           channel_labels=CHANNEL_LABELS), status
+                           channel_labels=CHANNEL_LABELS, action_form=ButtonForm()), status
+
+
+def _request_change(destination: Destination, wanted: dict) -> bool:
+    """Keep the routing columns that would change as a pending change; True if there is one now."""
+    change = {key: value for key, value in wanted.items() if key in ROUTING and getattr(destination, key) != value}
+    destination.pending_change = change or None
+    destination.change_requested_by_id = g.staff.id if change else None
+    db.session.flush()
+    if change:
+        audit.record("destination.change_request", actor_type="staff", actor_id=g.staff.id,
+                     subject_type="destination", subject_id=destination.id, data={"fields": sorted(change)})
+    return bool(change)
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -84,12 +109,17 @@ def index():
         if find(form.code.data) is not None:
             form.code.errors = [_("このコードはすでに使われています。")]
             return _page(form)
-        destination = Destination(code=form.code.data, **_form_values(form))
+        values = _form_values(form)
+        # Registered inactive: it receives documents once a second administrator confirms it.
+        destination = Destination(code=form.code.data, **{**values, "is_active": False})
         db.session.add(destination)
         db.session.flush()
         audit.record("destination.create", actor_type="staff", actor_id=g.staff.id, subject_type="destination",
                      subject_id=destination.id, data={"channel": destination.channel})
-        flash(_("送付先「%(name)s」を登録しました。", name=destination.name_ja), "success")
+        if values["is_active"]:
+            _request_change(destination, {"is_active": True})
+        flash(_("送付先「%(name)s」を登録しました。別の管理者が確認すると、送付に使われます。",
+                name=destination.name_ja), "success")
         return redirect(url_for(".index"))
     return _page(form)
 
@@ -102,11 +132,58 @@ def edit(destination_id: int):
     # The code is what definitions and deliveries name: it never changes once used.
     form.code.data = destination.code
     if form.validate_on_submit():
-        for key, value in _form_values(form).items():
-            setattr(destination, key, value)
+        values = _form_values(form)
+        # At once: the names, and a deactivation (stopping deliveries never needs four eyes).
+        destination.name_ja, destination.name_en = values["name_ja"], values["name_en"]
+        if not values["is_active"]:
+            destination.is_active = False
         audit.record("destination.update", actor_type="staff", actor_id=g.staff.id, subject_type="destination",
                      subject_id=destination.id, data={"channel": destination.channel,
                                                       "active": destination.is_active})
-        flash(_("送付先「%(name)s」を更新しました。", name=destination.name_ja), "success")
+        if _request_change(destination, values):
+            flash(_("送付先「%(name)s」の変更を受け付けました。送付方法・宛先・有効化は、別の管理者が確認すると反映されます。",
+                    name=destination.name_ja), "success")
+        else:
+            flash(_("送付先「%(name)s」を更新しました。", name=destination.name_ja), "success")
         return redirect(url_for(".index"))
     return _page(form, editing=destination)
+
+
+@bp.post("/<int:destination_id>/confirm")
+@staff_required("admin")
+def confirm(destination_id: int):
+    """A second administrator applies a pending change of where documents go."""
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    destination = db.session.get(Destination, destination_id) or abort(404)
+    change = dict(destination.pending_change or {})
+    if not change:
+        return redirect(url_for(".index"))
+    if destination.change_requested_by_id == g.staff.id:
+        flash(_("ご自身が依頼した変更は、別の管理者が確認してください。"), "error")
+        return redirect(url_for(".index"))
+    for key, value in change.items():
+        if key in ROUTING:
+            setattr(destination, key, value)
+    destination.pending_change = None
+    destination.change_requested_by_id = None
+    audit.record("destination.change_confirm", actor_type="staff", actor_id=g.staff.id, subject_type="destination",
+                 subject_id=destination.id, data={"fields": sorted(change)})
+    flash(_("送付先「%(name)s」の変更を確認し、反映しました。", name=destination.name_ja), "success")
+    return redirect(url_for(".index"))
+
+
+@bp.post("/<int:destination_id>/withdraw")
+@staff_required("admin")
+def withdraw(destination_id: int):
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    destination = db.session.get(Destination, destination_id) or abort(404)
+    if destination.pending_change:
+        audit.record("destination.change_withdraw", actor_type="staff", actor_id=g.staff.id,
+                     subject_type="destination", subject_id=destination.id,
+                     data={"fields": sorted(destination.pending_change)})
+    destination.pending_change = None
+    destination.change_requested_by_id = None
+    flash(_("送付先「%(name)s」の変更の依頼を取り消しました。", name=destination.name_ja), "success")
+    return redirect(url_for(".index"))

@@ -38,6 +38,12 @@ class Destination(CreatedAtMixin, Base):
     webhook_url: Mapped[str | None] = mapped_column(sa.String(500))
     channel: Mapped[str] = mapped_column(sa.String(12))
     is_active: Mapped[bool] = mapped_column(default=True)
+    #: A change of where documents go (channel, fax number, address, URL, activation) waiting for a
+    #: second administrator: {column: new value}. A mis-dialled fax is a reportable leak, so one
+    #: administrator alone cannot redirect an office's documents.
+    pending_change: Mapped[dict | None] = mapped_column(sa.JSON)
+    #: The administrator who asked for ``pending_change`` (who may not confirm it).
+    change_requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
 
     def name(self, locale: str) -> str:
         return self.name_en if locale == "en" else self.name_ja

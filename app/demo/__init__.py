@@ -29,7 +29,8 @@ from app.submissions.models import Submission
 from app.submissions.states import State
 from app.workflow import service as workflow
 
-DEMO_PASSWORD = "madoguchi-demo-2026"
+# bandit B105: the demo's published password; demo seed is refused in production
+DEMO_PASSWORD = "madoguchi-demo-2026"  # nosec B105
 DEMO_RESIDENTS = [("hanako@example.jp", "ja"), ("taro@example.jp", "ja"), ("emma@example.com", "en")]
 
 

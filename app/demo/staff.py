@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from app.accounts import staff_service
 
-DEMO_STAFF_PASSWORD = "madoguchi-staff-2026"
+# bandit B105: the demo's, published; refused in production
+DEMO_STAFF_PASSWORD = "madoguchi-staff-2026"  # nosec B105
 
 #: (email, display name, office code, roles, base32 TOTP secret)
 DEMO_STAFF: list[tuple[str, str, str, tuple[str, ...], str]] = [
@@ -31,7 +32,8 @@ def seed_demo_staff() -> list[str]:
     for email, name, office_code, roles, secret in DEMO_STAFF:
         if staff_service.find_staff(email) is None:
             staff_service.create_staff(
-                email, name, office_code, list(roles), DEMO_STAFF_PASSWORD, totp_secret_value=secret, enrolled=True
+                email, name, office_code, list(roles), DEMO_STAFF_PASSWORD, totp_secret_value=secret, enrolled=True,
+                grant_privileged=True,  # the demo's approvers and administrator: development only
             )
         lines.append(
             f"  {email}\t{office_code}\t{','.join(roles)}\tpassword: {DEMO_STAFF_PASSWORD}\tTOTP secret: {secret}"

@@ -81,6 +81,7 @@ class _Renderer:
                lang: str, max_pages: int | None, want_boxes: bool, pdf_variant: str | None = PDF_VARIANT
                ) -> tuple[bytes, dict[str, Box]]:
         with self._lock:
+            refused_before = len(self.fetcher.refused)
             try:
                 css = [self._css(FONT_FACES_CSS)] + [self._css(text) for text in stylesheets]
                 document = weasyprint.HTML(string=html, base_url=None, url_fetcher=self.fetcher).render(
@@ -100,6 +101,11 @@ class _Renderer:
                         attachments=[_weasy_attachment(Attachment(*a)) for a in attachments],
                         finisher=_dedupe_associated_files,
                     )
+                # WeasyPrint logs and skips some refusals (an SVG's <image href>, fetched while drawing)
+                # instead of failing: any URL refused during this render fails it, whoever swallowed it.
+                if len(self.fetcher.refused) > refused_before:
+                    raise RenderFailed(
+                        f"refused URL outside the asset allow-list: {self.fetcher.refused[refused_before]!r}")
             except FatalURLFetchingError as exc:
                 cause = exc.__cause__ or exc
                 raise RenderFailed(str(cause)) from None

@@ -3,6 +3,11 @@
 With ``SMTP_URL`` the worker sends over SMTP; in development without it, each message is written to
 ``instance/mail/`` and listed at /dev/mail, so sign-up and reset work on a fresh clone. The delivery
 channels that send mail (e-mail, e-mail-to-fax) use ``transport`` too.
+
+TLS (ASVS 12.3.1): ``smtps://host:465`` is implicit TLS; ``smtp://host:587?starttls=required`` sends
+nothing, credentials included, until STARTTLS succeeded; the server's certificate and name are checked
+against the system's CAs, or against ``?cafile=/path/ca.pem`` (a municipality's own CA). Production
+allows plain ``smtp://`` only to a relay on this host (app/config.py).
 """
 
 from __future__ import annotations
@@ -12,10 +17,11 @@ import hashlib
 import os
 import secrets
 import smtplib
+import ssl
 import tempfile
 from email.message import EmailMessage
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from flask import current_app, render_template
 from flask_babel import force_locale
@@ -95,19 +101,42 @@ def mail_folder() -> Path:
     return Path(current_app.config["INSTANCE_PATH"]) / "mail"
 
 
+def tls_context(query: dict) -> ssl.SSLContext:
+    """Certificate and host name checked (ssl's defaults); ``cafile`` adds the CA to trust."""
+    cafile = (query.get("cafile") or [None])[0]
+    context = ssl.create_default_context(cafile=cafile)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
 def _send_smtp(url: str, message: EmailMessage) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("smtp", "smtps"):
         raise PermanentFailure(f"unsupported SMTP_URL scheme {parts.scheme!r}")
-    smtp_class = smtplib.SMTP_SSL if parts.scheme == "smtps" else smtplib.SMTP
-    port = parts.port or (465 if parts.scheme == "smtps" else 25)
-    with smtp_class(parts.hostname or "localhost", port, timeout=30) as smtp:
+    query = parse_qs(parts.query)
+    host = parts.hostname or "localhost"
+    starttls = query.get("starttls") == ["required"]
+    if parts.scheme == "smtps":
+        smtp = smtplib.SMTP_SSL(host, parts.port or 465, timeout=30, context=tls_context(query))
+    else:
+        smtp = smtplib.SMTP(host, parts.port or 25, timeout=30)
+    with smtp:
+        if starttls:
+            smtp.ehlo()
+            if not smtp.has_extn("starttls"):
+                # Retried: a relay that stopped offering TLS may be misconfigured or attacked (a stripped
+                # STARTTLS); nothing is sent in the clear meanwhile.
+                raise RuntimeError(f"{host} does not offer STARTTLS; nothing was sent")
+            smtp.starttls(context=tls_context(query))
+            smtp.ehlo()
         if parts.username:
-            smtp.login(parts.username, parts.password or "")
+            smtp.login(unquote(parts.username), unquote(parts.password or ""))
         try:
             smtp.send_message(message)
         except smtplib.SMTPRecipientsRefused as exc:
-            raise PermanentFailure(f"recipient refused: {exc.recipients}") from exc
+            # The codes, not the addresses: a job's error is shown and logged (ASVS 16.2.5).
+            codes = sorted({code for code, _text in exc.recipients.values()})
+            raise PermanentFailure(f"{len(exc.recipients)} recipient(s) refused (SMTP {codes})") from exc
 
 
 def _write_to_folder(folder: Path, message: EmailMessage) -> None:

@@ -105,7 +105,8 @@ class ListenWaiter(Waiter):
         if self._connection is not None:
             try:
                 self._connection.close()
-            except Exception:  # noqa: BLE001 — closing a broken connection may fail; it is gone either way
+            # bandit B110: closing a broken connection may fail; it is gone
+            except Exception:  # noqa: BLE001  # nosec B110
                 pass
             self._connection = None
 

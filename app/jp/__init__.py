@@ -24,6 +24,7 @@ from app.jp.uploads import (
     check_upload,
     content_type_for,
     extension_for,
+    kind_for_content_type,
     sniff_upload,
 )
 from app.jp.wareki import (
@@ -43,7 +44,7 @@ from app.jp.widths import DASHES, normalise_digits, normalise_text, to_half_widt
 __all__ = [
     "CALENDARS", "DASHES", "ERAS", "MAX_UPLOAD_BYTES", "UPLOAD_KINDS", "WESTERN", "Era", "InvalidValue",
     "check_upload", "content_type_for", "date_from_parts", "date_to_parts", "era_of", "extension_for",
-    "format_date", "lookup_postcode", "mask_mynumber", "mynumber_check_digit", "normalise_digits",
-    "normalise_text", "parse_date", "parse_email", "parse_integer", "parse_kana", "parse_phone",
+    "format_date", "kind_for_content_type", "lookup_postcode", "mask_mynumber", "mynumber_check_digit",
+    "normalise_digits", "normalise_text", "parse_date", "parse_email", "parse_integer", "parse_kana", "parse_phone",
     "parse_postcode", "sniff_upload", "to_half_width_ascii", "to_wareki", "validate_mynumber",
 ]  # fmt: skip

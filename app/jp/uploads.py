@@ -42,6 +42,14 @@ def content_type_for(kind: str) -> str:
         raise ValueError(f"not an upload kind: {kind!r}") from None
 
 
+def kind_for_content_type(content_type: str) -> str:
+    """The kind a stored Content-Type was sniffed as (the inverse of ``content_type_for``)."""
+    for kind, known in _CONTENT_TYPES.items():
+        if known == content_type:
+            return kind
+    raise ValueError(f"not an upload content type: {content_type!r}")
+
+
 def extension_for(kind: str) -> str:
     """The file extension to store and offer a sniffed upload under (never the one it was sent with)."""
     try:

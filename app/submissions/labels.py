@@ -28,7 +28,9 @@ ACTION_LABELS = {
     "comment": _l("コメント"),
     "case.view": _l("閲覧"),
     "mynumber.read": _l("個人番号の閲覧"),
+    "mynumber.refused": _l("個人番号の閲覧（拒否されました）"),
     "attachment.read": _l("添付ファイルの閲覧"),
+    "document.read": _l("決裁文書の閲覧"),
 }
 
 

@@ -102,23 +102,56 @@ def save_page(draft: Submission, page: dict, values: dict, *, sensitive: dict | 
     db.session.flush()
 
 
+#: Bounds on entries kept as typed (``save_pending``): the page's own fields only, each value cut at
+#: this many characters (the longest answer a field takes is 2,000), at most this many values per key
+#: (a repeating group's items), and this many bytes of entries per page and per draft.
+PENDING_VALUE_MAX_CHARS = 2000
+PENDING_VALUES_PER_KEY = 100
+PENDING_PAGE_MAX_BYTES = 64 * 1024
+PENDING_DRAFT_MAX_BYTES = 256 * 1024
+
+
 def without_secrets(page: dict, formdata: dict) -> dict:
-    """The entries of a page's form that may be kept in plain text: never My Number (the resident types
-    it again), nor the CSRF token or the button that was pressed."""
+    """The entries of a page's form that may be kept in plain text: only the page's own fields (a name
+    field's parts and a group's items included: ``name-family``, ``children-0-name``), never My Number
+    (the resident types it again), nor the CSRF token or the button that was pressed; values bounded."""
+    field_names = {f["name"] for f in page["fields"]}
     secret_names = {f["name"] for f in page["fields"] if f["type"] == "mynumber"}
-    return {key: values for key, values in formdata.items()
-            if key != "csrf_token" and key.split("-")[0] not in secret_names and not key.startswith("action")}
+    kept = {}
+    for key, values in formdata.items():
+        base = key.split("-")[0]
+        if base not in field_names or base in secret_names:
+            continue
+        values = values if isinstance(values, list) else [values]
+        kept[key[:200]] = [str(value)[:PENDING_VALUE_MAX_CHARS] for value in values[:PENDING_VALUES_PER_KEY]
+                           if isinstance(value, str)]
+    return kept
 
 
-def save_pending(draft: Submission, page: dict, formdata: dict) -> None:
-    """Keep entries that did not pass validation, so leaving and coming back loses nothing."""
+def _json_size(value) -> int:
+    return len(json.dumps(value, ensure_ascii=False).encode())
+
+
+def save_pending(draft: Submission, page: dict, formdata: dict) -> bool:
+    """Keep entries that did not pass validation, so leaving and coming back loses nothing.
+
+    Only the page's fields, bounded (see ``without_secrets``); a page's entries over
+    ``PENDING_PAGE_MAX_BYTES``, or a draft whose kept entries would pass ``PENDING_DRAFT_MAX_BYTES``,
+    are not stored (returns False): no real page comes near, and a draft must not become storage.
+    """
     kept = without_secrets(page, formdata)
+    if _json_size(kept) > PENDING_PAGE_MAX_BYTES:
+        return False
+    others = {key: value for key, value in (draft.progress or {}).get("pending", {}).items() if key != page["id"]}
+    if _json_size(others) + _json_size(kept) > PENDING_DRAFT_MAX_BYTES:
+        return False
     progress = dict(draft.progress or {})
     pending = dict(progress.get("pending", {}))
     pending[page["id"]] = kept
     progress["pending"] = pending
     draft.progress = progress
     db.session.flush()
+    return True
 
 
 def read_sensitive(submission: Submission) -> dict:
@@ -156,6 +189,13 @@ def attachment_bytes(attachment: Attachment) -> bytes:
     return blobs.get("uploads", attachment.sha256)
 
 
+def download_name(attachment: Attachment) -> str:
+    """The name an attachment is downloaded under: its stem and the extension of what it really is
+    (names stored before extensions were fixed on upload are corrected here too)."""
+    kind = jp.kind_for_content_type(attachment.content_type)
+    return Path(attachment.filename).stem + jp.extension_for(kind)
+
+
 def store_attachment(draft: Submission, spec: dict, filename: str, data: bytes) -> Attachment:
     """Check the bytes (type sniffed from the content, size limit) and store them by SHA-256."""
     kind = jp.check_upload(data, accept=spec.get("accept", jp.UPLOAD_KINDS),
@@ -163,7 +203,10 @@ def store_attachment(draft: Submission, spec: dict, filename: str, data: bytes) 
     sha256 = blobs.put("uploads", data)
     for old in [a for a in draft.attachments if a.field_name == spec["name"]]:
         draft.attachments.remove(old)
-    safe_name = Path(filename or "upload").name[-200:] or "upload"
+    # The sender's name without their extension: the one offered is the sniffed kind's (an HTML page
+    # named evil.html that starts with %PDF- is offered as evil.pdf, and opens as a PDF).
+    stem = Path(Path(filename or "upload").name).stem[-180:] or "upload"
+    safe_name = stem + jp.extension_for(kind)
     attachment = Attachment(field_name=spec["name"], filename=safe_name, content_type=jp.content_type_for(kind),
                             size=len(data), sha256=sha256)
     draft.attachments.append(attachment)

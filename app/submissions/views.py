@@ -29,13 +29,15 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy.orm import joinedload
 
+from app import security_log
 from app.accounts.session import resident_required
 from app.catalogue.definition import is_shown
 from app.catalogue.service import latest_version
 from app.delivery.service import sent_summary
 from app.documents import service as documents
-from app.errors import InvalidTransition
+from app.errors import InvalidTransition, NotFound
 from app.extensions import csrf, db
+from app.fieldcrypt import decrypt_json, encrypt_json
 from app.forms import ButtonForm
 from app.submissions import filling, service
 from app.submissions.forms import DeclarationForm
@@ -55,6 +57,8 @@ def own_submission(submission_id: int, *, editable: bool | None = None) -> Submi
     # With its form version in the same query: nearly every caller reads the definition next.
     submission = db.session.get(Submission, submission_id, options=[joinedload(Submission.form_version)])
     if submission is None or submission.resident_id != g.resident.id:
+        if submission is not None:  # someone else's: the answer is the same 404, the attempt is recorded
+            security_log.record("access", "denied", object="submission", object_id=submission_id)
         abort(404)
     if editable is True and submission.state not in EDITABLE:
         return None
@@ -95,19 +99,42 @@ def resume(submission_id: int):
     return redirect(url_for(".check", submission_id=draft.id))
 
 
-STASH_LIMIT = 2500  # bytes of JSON: the stash rides in the signed session cookie (4 KB at most)
+STASH_LIMIT = 1800  # bytes of JSON: the stash rides, encrypted, in the session cookie (4 KB at most)
+
+
+STASH_CONTEXT = "session-stash"
+
+
+def _seal_stash(stash: dict) -> bytes:
+    """The stash holds personal data (names, addresses, dates of birth): encrypted, not only signed, in
+    the cookie (ASVS 14.3.3), under the field key."""
+    return encrypt_json(stash, secret=current_app.config["MADOGUCHI_FIELD_KEY"], context=STASH_CONTEXT)
+
+
+def _open_stash() -> dict | None:
+    sealed = session.get("stash")
+    if not isinstance(sealed, bytes):
+        return None
+    try:
+        return decrypt_json(sealed, secret=current_app.config["MADOGUCHI_FIELD_KEY"], context=STASH_CONTEXT)
+    except Exception:  # noqa: BLE001 - a stash from another key or a damaged cookie is dropped
+        return None
 
 
 def _stash_entries_for_sign_in(submission_id: int, page_id: str):
     """The session idled out while the resident typed: keep the entries across the sign-in.
 
-    They wait in the signed session cookie and are written to the draft only after the resident
+    They wait, encrypted, in the session cookie and are written to the draft only after the resident
     has signed in again and ownership is checked.
     """
-    entries = filling.stash_entries(db.session.get(Submission, submission_id), page_id,
-                                    request.form.to_dict(flat=False))
-    if len(json.dumps(entries, ensure_ascii=False).encode()) <= STASH_LIMIT:
-        session["stash"] = {"submission_id": submission_id, "page_id": page_id, "entries": entries}
+    # The same answer whether the draft or the page exists or not: ids cannot be probed (ASVS 8.2.2).
+    submission = db.session.get(Submission, submission_id)
+    try:
+        entries = filling.stash_entries(submission, page_id, request.form.to_dict(flat=False)) if submission else None
+    except NotFound:
+        entries = None
+    if entries is not None and len(json.dumps(entries, ensure_ascii=False).encode()) <= STASH_LIMIT:
+        session["stash"] = _seal_stash({"submission_id": submission_id, "page_id": page_id, "entries": entries})
     flash(
         _("一定時間操作がなかったため、サインアウトしました。もう一度サインインすると、入力した内容の続きから再開できます。"),
         "error",
@@ -116,7 +143,7 @@ def _stash_entries_for_sign_in(submission_id: int, page_id: str):
 
 
 def _restore_stash(draft: Submission, page_spec: dict) -> None:
-    stash = session.get("stash")
+    stash = _open_stash()
     if stash and stash.get("submission_id") == draft.id and stash.get("page_id") == page_spec["id"]:
         session.pop("stash")
         service.save_pending(draft, page_spec, stash["entries"])
@@ -152,7 +179,9 @@ def page(submission_id: int, page_id: str):
     try:
         validate_csrf(request.form.get("csrf_token"))
     except Exception:  # noqa: BLE001 — an expired token must not lose the resident's entries
-        service.save_pending(draft, page_spec, entries)
+        # Shown again on the page (with a fresh token), never stored: a request whose token does not
+        # match may not be the resident's own, and must change nothing (ASVS 3.5.1).
+        security_log.record("csrf", "denied", reason="draft page")
         flash(
             _("画面を開いてから時間がたったため、送信を確認できませんでした。入力内容は残っています。もう一度「次へ進む」を押してください。"),
             "error",
@@ -303,7 +332,7 @@ def attachment(submission_id: int, attachment_id: int):
     if item is None:
         abort(404)
     return send_file(io.BytesIO(service.attachment_bytes(item)), mimetype=item.content_type, as_attachment=True,
-                     download_name=item.filename)
+                     download_name=service.download_name(item))
 
 
 @bp.get("/submissions/<int:submission_id>/documents/<kind>.pdf")

@@ -75,7 +75,8 @@ def context(submission: Submission, document: Document, *, with_seals: bool) -> 
         "receipt_number": submission.receipt_number,
         "verification_code": codes.format_code(document.verification_code),
         "verify_url": verify_url,
-        "qr_svg": Markup(codes.qr_svg(verify_url)),
+        # bandit B704: segno's SVG of our own verification URL
+        "qr_svg": Markup(codes.qr_svg(verify_url)),  # nosec B704
         "submitted_at_text": submission.submitted_at.astimezone(JST).strftime("%Y年%m月%d日 %H:%M"),
         "generated_at_text": utcnow().astimezone(JST).strftime("%Y年%m月%d日 %H:%M"),
         "sections": sections(submission),

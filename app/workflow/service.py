@@ -172,9 +172,32 @@ def reassign_candidates(staff: Staff, submission: Submission) -> list[Staff]:
     return [member for member in members if member.has_role(approval.role)]
 
 
+def may_reveal_sensitive(staff: Staff, submission: Submission) -> bool:
+    """My Number is shown only to a designated handler (個人番号事務取扱担当者, ``mynumber_handler``) of
+    an office whose task at the current step is still open, holding that task's role, while the case
+    is in review (ASVS 8.2.3; 番号法: handling limited to designated staff doing the work).
+
+    Everyone else who may see the case (a 合議 office before or after its step, a counter clerk, an
+    administrator, anyone once the case is decided) sees that a number was given, never the number.
+    """
+    if not staff.mynumber_handler or not staff.is_active or submission.state != State.IN_REVIEW:
+        return False
+    return any(approval.office_id == staff.office_id and approval.state == ApprovalState.PENDING
+               and staff.has_role(approval.role) for approval in current_approvals(submission))
+
+
+def refuse_sensitive(submission: Submission, staff: Staff) -> None:
+    """Record a refused attempt to see My Number in the ledger (the resident sees it too)."""
+    audit("mynumber.refused", actor_type="staff", actor_id=staff.id, subject_type="submission",
+          subject_id=submission.id, data={"handler": bool(staff.mynumber_handler), "state": submission.state})
+
+
 def reveal_sensitive(submission: Submission, staff: Staff) -> dict:
-    """My Number for a member of staff: every read is an audit event (no number in the audit payload),
-    listed to the resident."""
+    """My Number for a designated member of staff: every read is an audit event (no number in the audit
+    payload), listed to the resident. Raises NotPermitted (and records the attempt) for anyone else."""
+    if not may_reveal_sensitive(staff, submission):
+        refuse_sensitive(submission, staff)
+        raise NotPermitted(str(_l("個人番号は、審査中の段階を担当する課の個人番号事務取扱担当者だけが表示できます。")))
     values = read_sensitive(submission)
     for field_name in sorted(values):
         audit("mynumber.read", actor_type="staff", actor_id=staff.id, subject_type="submission",

@@ -14,6 +14,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from wtforms import SelectChoice
 
+from app import security_log
 from app.accounts import staff_service
 from app.accounts.models import Staff
 from app.accounts.staff_session import staff_required
@@ -23,7 +24,7 @@ from app.db import writes
 from app.delivery.service import deliveries_for
 from app.documents import service as documents
 from app.errors import Conflict
-from app.extensions import db
+from app.extensions import db, limiter
 from app.forms import ButtonForm
 from app.submissions import service as submissions
 from app.submissions.models import Submission
@@ -91,6 +92,7 @@ def _render_case(submission: Submission, *, revealed: dict | None = None, forms:
                          attachment_endpoint="office.attachment"),
         revealed=revealed or {},
         has_sensitive=bool(submission.sensitive_answers),
+        can_reveal=service.may_reveal_sensitive(g.staff, submission),
         actions=actions,
         step_actions=actions & {"approve", "claim", "return", "reject", "reassign"},
         approvals=service.current_approvals(submission),
@@ -144,8 +146,20 @@ def claim(submission_id: int):
     abort(400)
 
 
+def _step_up_key() -> str:
+    return f"staff-step-up:{g.staff.id}"
+
+
+def _step_up_failed(_response) -> bool:
+    return bool(g.get("step_up_failed"))
+
+
 @bp.post("/cases/<int:submission_id>/approve")
 @staff_required("clerk", "approver")
+# The step-up code (ASVS 6.3.1, 6.6.3): five wrong codes in 15 minutes lock this member's sealing (429)
+# for the rest of the window; only a wrong code counts, not an approval with a fresh second factor.
+@limiter.limit("5 per 15 minute", key_func=_step_up_key, deduct_when=_step_up_failed)
+@limiter.limit("30/minute")
 def approve(submission_id: int):
     submission = visible_case(submission_id)
     if not ButtonForm().validate_on_submit():
@@ -153,6 +167,9 @@ def approve(submission_id: int):
     if not staff_service.second_factor_is_fresh(g.staff):
         code = request.form.get("code", "")
         if not code or not staff_service.verify_totp(g.staff, code):
+            if code:
+                g.step_up_failed = True
+                security_log.record("staff.step_up", "failure", submission=submission.id)
             # The response is a page, not an error: the request's commit keeps a consumed code consumed.
             flash(_("押印するには、認証アプリの6桁の確認コードを入力してください。") if not code else
                   _("確認コードが正しくないか、有効期限が切れています。認証アプリの新しいコードを入力してください。"),
@@ -214,10 +231,17 @@ def reassign(submission_id: int):
 @bp.post("/cases/<int:submission_id>/sensitive")
 @staff_required()
 def reveal_sensitive(submission_id: int):
-    """Show My Number to staff once: every read is an audit event (no number in the audit payload)."""
+    """Show My Number once to a designated handler of the current step's office: every read is an audit
+    event (no number in the audit payload); a refused attempt is one too, and a security event."""
     submission = visible_case(submission_id)
     if not ButtonForm().validate_on_submit():
         abort(400)
+    if not service.may_reveal_sensitive(g.staff, submission):
+        service.refuse_sensitive(submission, g.staff)
+        security_log.record("mynumber.reveal", "denied", submission=submission.id)
+        flash(_("個人番号は、審査中の段階を担当する課の個人番号事務取扱担当者だけが表示できます。"), "error")
+        # A page, not an error: the request's commit keeps the refusal in the ledger.
+        return _render_case(submission, status=403)
     return _render_case(submission, revealed=service.reveal_sensitive(submission, g.staff))
 
 
@@ -232,10 +256,11 @@ def attachment(submission_id: int, attachment_id: int):
     audit("attachment.read", actor_type="staff", actor_id=g.staff.id, subject_type="submission",
           subject_id=submission.id, data={"attachment": item.id})
     return send_file(io.BytesIO(submissions.attachment_bytes(item)), mimetype=item.content_type, as_attachment=True,
-                     download_name=item.filename)
+                     download_name=submissions.download_name(item))
 
 
 @bp.get("/cases/<int:submission_id>/document")
+@writes  # every read of the case's document is recorded, like an attachment's (L10)
 @staff_required()
 def document(submission_id: int):
     """The latest revision of the case's approval document (as sealed so far)."""
@@ -243,6 +268,8 @@ def document(submission_id: int):
     current = documents.current_document(submission.id)
     if current is None or current.latest is None:
         abort(404)
+    audit("document.read", actor_type="staff", actor_id=g.staff.id, subject_type="submission",
+          subject_id=submission.id, data={"document": current.id, "revision": current.latest.seq})
     data = documents.read_bytes(current.latest.sha256)
     return current_app.response_class(data, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="{submission.receipt_number}.pdf"'})

@@ -168,13 +168,14 @@ class Instance:
         return self
 
     def app(self, **overrides):
-        """An in-process app on this instance (configuration from ``env``, as the CLI would read it)."""
+        """An in-process app on this instance (configuration from ``env``, as the CLI would read it: the
+        bench plays the web, the worker and the operator in one process, so it gets every key)."""
         from app import create_app
 
         saved = dict(os.environ)
         os.environ.update(self.env)
         try:
-            return create_app(overrides or None)
+            return create_app({"MADOGUCHI_PROCESS": "cli", **overrides})
         finally:
             os.environ.clear()
             os.environ.update(saved)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+import sqlalchemy as sa
 
 from tests.support import accounts as flows
 from tests.support.http import csrf_token
@@ -95,10 +96,38 @@ def test_sign_in_is_limited_per_ip(client, confirmed_resident):
     assert other.status_code == 302
 
 
-def test_sign_in_is_limited_per_address_across_ips(client, confirmed_resident):
+def test_m6_strangers_cannot_lock_the_owner_out(client, db, confirmed_resident):
+    """The review's reproduction: 20 wrong passwords for one address, then its owner's right one (was 429)."""
+    from app.security_log import SecurityEvent
+
     for attempt in range(20):
         ip = {"REMOTE_ADDR": f"198.51.100.{attempt + 1}"}
         assert flows.sign_in(client, confirmed_resident, "wrong password", environ_base=ip).status_code == 422
-    # Even the right password waits now: the address is under attack. Case and width do not evade it.
-    limited = flows.sign_in(client, confirmed_resident.upper(), environ_base={"REMOTE_ADDR": "203.0.113.9"})
-    assert limited.status_code == 429
+    owner = flows.sign_in(client, confirmed_resident.upper(), environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    assert owner.status_code == 302  # no hard lock on the address alone
+    # The attack is visible: twenty failures on one address (hashed), from twenty addresses.
+    failures = db.session.scalars(sa.select(SecurityEvent).where(SecurityEvent.event == "resident.sign_in",
+                                                                 SecurityEvent.outcome == "failure")).all()
+    assert len(failures) == 20 and len({e.detail["email_hash"] for e in failures}) == 1
+    assert len({e.ip for e in failures}) == 20
+
+
+def test_m6_one_client_guessing_one_address_is_slowed_down(client, confirmed_resident, monkeypatch):
+    """Per address *and* client: 20 an hour. Minutes pass between bursts, so the per-IP limit (10 a
+    minute) does not stop it first; the counters' clock is moved, not the test's."""
+    import time as real_time
+
+    from app import rate_limits
+
+    offset = [0.0]
+    monkeypatch.setattr(rate_limits, "time", type("Clock", (), {"time": staticmethod(
+        lambda: real_time.time() + offset[0])}))
+    ip = {"REMOTE_ADDR": "198.51.100.77"}
+    answers = []
+    for burst in range(3):
+        offset[0] = burst * 61
+        for _ in range(8):
+            answers.append(flows.sign_in(client, confirmed_resident, "wrong password", environ_base=ip).status_code)
+    assert answers[:20] == [422] * 20 and answers[20:] == [429] * 4
+    # The owner, elsewhere, is not held by it.
+    assert flows.sign_in(client, confirmed_resident, environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code == 302

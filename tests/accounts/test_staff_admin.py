@@ -4,13 +4,14 @@ shown once), stop and restart accounts."""
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
 
 from app.accounts.models import Staff
 from tests.support.http import csrf_token
-from tests.support.staff import make_staff, sign_in_password, sign_in_staff
+from tests.support.staff import make_staff, sign_in_staff
 
 ADMIN = "admin@example.lg.jp"
 PAGE = "/office/admin/staff"
@@ -40,7 +41,7 @@ def test_lists_staff_of_every_office(admin_client, db):
     assert 'id="csrf_token"' in html and html.count('id="csrf_token"') == 1  # no duplicate ids
 
 
-def test_create_staff_shows_the_password_once_and_it_works(admin_client, app, db):
+def test_m5_create_staff_mails_an_enrolment_link_and_shows_no_password(admin_client, app, db):
     page = admin_client.get(PAGE)
     response = admin_client.post(PAGE, data={
         "csrf_token": csrf_token(page), "email": " Sato@Example.LG.jp ", "display_name": "佐藤　花子",
@@ -49,23 +50,72 @@ def test_create_staff_shows_the_password_once_and_it_works(admin_client, app, db
     html = response.get_data(as_text=True)
     assert response.status_code == 201
     assert response.headers["Cache-Control"] == "no-store"
-    password = re.search(r'id="initial-password">([^<]+)<', html).group(1)
-    assert len(password) >= 16
-    assert "一度だけ表示します" in html
+    assert "initial-password" not in html and "登録用のリンクをメールで送りました" in html
+    link = re.search(r'id="enrolment-link">([^<]+)<', html).group(1)  # development shows it too
 
     staff = _staff(db, "sato@example.lg.jp")
     assert staff.display_name == "佐藤 花子"
     assert staff.office.code == "fukushi"
-    assert staff.roles == ["clerk", "approver"]
-    assert staff.is_active and not staff.is_enrolled
-    assert password not in staff.password_hash
-    assert password not in admin_client.get(PAGE).get_data(as_text=True)
+    assert staff.roles == ["clerk"] and staff.pending_roles == ["approver"]  # four-eyes on the approver role
+    assert staff.is_active and not staff.is_enrolled and staff.password_set_at is None
 
-    # The new member signs in with that password and is sent to enrol an authenticator.
+    # The member sets the password with the link, then is sent to enrol an authenticator.
     other = app.test_client()
-    response = sign_in_password(other, "sato@example.lg.jp", password)
+    path = urlsplit(link).path
+    response = other.post(path, data={"csrf_token": csrf_token(other.get(path)),
+                                      "password": "a member's very own phrase",
+                                      "password_confirm": "a member's very own phrase"})
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/office/enrol")
+
+
+def test_m5_enrolment_links_are_not_shown_in_production(admin_client, app, db, monkeypatch):
+    monkeypatch.setitem(app.config, "MADOGUCHI_ENV", "production")
+    page = admin_client.get(PAGE)
+    response = admin_client.post(PAGE, data={"csrf_token": csrf_token(page), "email": "p@example.lg.jp",
+                                             "display_name": "P", "office": "shimin", "roles": ["clerk"]})
+    assert response.status_code == 201
+    assert "enrolment-link" not in response.get_data(as_text=True)
+
+
+def test_m5_approver_and_admin_roles_need_a_second_administrator(admin_client, app, db):
+    from app.audit.models import AuditEvent
+
+    member, _p, _s = make_staff(db, "member@example.lg.jp", "shimin", ["clerk"])
+    page = admin_client.get(f"{PAGE}/{member.id}")
+    changed = admin_client.post(f"{PAGE}/{member.id}", data={"csrf_token": csrf_token(page),
+                                                             "roles": ["clerk", "approver"]})
+    assert changed.status_code == 302
+    assert _staff(db, "member@example.lg.jp").roles == ["clerk"]
+    assert _staff(db, "member@example.lg.jp").pending_roles == ["approver"]
+    # The administrator who asked cannot confirm it.
+    own = admin_client.post(f"{PAGE}/{member.id}/confirm-roles", data={"csrf_token": csrf_token(page)})
+    assert own.status_code == 302 and _staff(db, "member@example.lg.jp").roles == ["clerk"]
+    # A second administrator can.
+    _second, password, secret = make_staff(db, "second@example.lg.jp", "shimin", ["admin"])
+    second = app.test_client()
+    sign_in_staff(second, "second@example.lg.jp", password, secret)
+    listing = second.get(PAGE)
+    assert "確認待ちの役割の付与（1件）" in listing.get_data(as_text=True)
+    confirmed = second.post(f"{PAGE}/{member.id}/confirm-roles", data={"csrf_token": csrf_token(listing)})
+    assert confirmed.status_code == 302
+    assert _staff(db, "member@example.lg.jp").roles == ["clerk", "approver"]
+    actions = db.session.scalars(sa.select(AuditEvent.action).where(AuditEvent.subject_id == member.id,
+                                                                     AuditEvent.subject_type == "staff")).all()
+    assert {"staff.roles_change", "staff.roles_confirm"} <= set(actions)
+
+
+def test_h3_an_administrator_designates_my_number_handlers_but_not_themselves(admin_client, db):
+    member, _p, _s = make_staff(db, "member@example.lg.jp", "shimin", ["clerk"])
+    page = admin_client.get(f"{PAGE}/{member.id}")
+    assert admin_client.post(f"{PAGE}/{member.id}/mynumber-handler/on",
+                             data={"csrf_token": csrf_token(page)}).status_code == 302
+    assert _staff(db, "member@example.lg.jp").mynumber_handler
+    me = _staff(db, ADMIN)
+    refused = admin_client.post(f"{PAGE}/{me.id}/mynumber-handler/on", data={"csrf_token": csrf_token(page)},
+                                follow_redirects=True)
+    assert "ご自身を個人番号事務取扱担当者に指定することはできません" in refused.get_data(as_text=True)
+    assert not _staff(db, ADMIN).mynumber_handler
 
 
 def test_create_staff_explains_every_problem(admin_client, db):

@@ -358,3 +358,15 @@ def test_code_guessing_is_throttled(client, db):
     assert codes[:10] == [422] * 10
     assert codes[10] == 429
     assert not signed_in(client)
+
+
+def test_l1_staff_sign_in_gives_a_new_csrf_token(client, db):
+    """The review: the token was identical before and after a full staff sign-in (fixation)."""
+    staff, password, secret = make_staff(db, CLERK, "shimin", ["clerk"])
+    before = csrf_token(client.get("/office/sign-in"))
+    sign_in_staff(client, CLERK, password, secret)
+    after = csrf_token(client.get("/office/"))
+    assert before != after
+    # The old token is worth nothing now.
+    refused = client.post("/office/sign-out", data={"csrf_token": before})
+    assert refused.status_code == 400 and signed_in(client)

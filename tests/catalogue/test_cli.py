@@ -31,3 +31,34 @@ def test_sync_then_list(runner, db):
     assert {"juminhyo", "tenkyo", "inkan-shomei"} <= slugs
     again = runner.invoke(args=["catalogue", "sync"])
     assert again.exit_code == 0 and "added" not in again.output.replace("0 added", "")
+
+
+def test_h2_production_syncs_only_its_own_catalogue_never_the_demo(app, runner, db, monkeypatch, tmp_path):
+    """The built-in folder is demo data (fictitious offices, a loopback webhook, demo fax numbers)."""
+    import shutil
+
+    import sqlalchemy as sa
+
+    from app.delivery.models import Destination
+
+    monkeypatch.setitem(app.config, "MADOGUCHI_ENV", "production")
+    nothing = runner.invoke(args=["catalogue", "sync"])
+    assert nothing.exit_code == 1 and "MADOGUCHI_CATALOGUE_PATH" in nothing.output
+    own = tmp_path / "catalogue"
+    own.mkdir()
+    shutil.copy(built_in_catalogue_dir() / "offices.yaml", own / "offices.yaml")
+    assert runner.invoke(args=["catalogue", "sync", str(own)]).exit_code == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Destination)) == 0
+    assert runner.invoke(args=["catalogue", "list"]).output == ""
+
+
+def test_h2_demo_seed_is_refused_in_production(app, runner, db, monkeypatch):
+    from app.accounts.models import Staff
+
+    monkeypatch.setitem(app.config, "MADOGUCHI_ENV", "production")
+    result = runner.invoke(args=["demo", "seed"])
+    assert result.exit_code == 1 and "refused in production" in result.output
+    assert "admin@city.example.lg.jp" not in result.output
+    import sqlalchemy as sa
+
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Staff)) == 0

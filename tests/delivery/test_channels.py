@@ -18,7 +18,7 @@ from app.delivery.models import Destination
 from app.documents import service as documents
 from app.jobs import mail
 from app.workflow.sealing import delivery_order
-from tests.support.delivery import attachment, by_code, deliveries, point_webhook, queue_to
+from tests.support.delivery import WebhookReceiver, attachment, by_code, deliveries, point_webhook, queue_to
 
 COMPRESSION, BITS, WIDTH, PHOTOMETRIC = 259, 258, 256, 262
 
@@ -84,7 +84,7 @@ def test_fax_email_and_email_and_webhook_deliver_the_sealed_document(app, db, ap
 
     [post] = webhook.received
     assert post["signature_ok"]
-    assert post["headers"]["Idempotency-Key"] == rows["suido"].idempotency_key
+    assert post["headers"]["webhook-id"] == rows["suido"].idempotency_key
     body = post["body"]
     assert base64.b64decode(body["document_base64"]) == sealed
     assert body["document_sha256"] == rows["suido"].document_sha256
@@ -124,6 +124,62 @@ def test_webhook_4xx_is_permanent_and_5xx_is_retried(app, db, approved, smtp_ser
     row = by_code(db, approved, "suido")
     assert (row.state, row.attempts) == (state, 1)
     assert f"HTTP {status}" in row.last_error
+
+
+def test_m2_a_redirect_is_a_refusal_and_nothing_follows_it(app, db, approved, smtp_server, webhook, run_worker):
+    """The review's reproduction: a 302 from the receiver made the delivery 'sent' with no document, and
+    the signed headers reached the redirect's target."""
+    elsewhere = WebhookReceiver(app.config["MADOGUCHI_WEBHOOK_SECRET"])
+    try:
+        point_webhook(db, webhook.url)
+        webhook.status, webhook.location = 302, elsewhere.url
+        run_worker()
+        row = by_code(db, approved, "suido")
+        assert row.state == "dead" and "redirect" in row.last_error  # not "sent"
+        assert elsewhere.received == [] and elsewhere.gets == []
+    finally:
+        elsewhere.stop()
+
+
+def test_m2_the_signature_covers_id_timestamp_and_body_and_a_replay_is_refused(app, db, approved, smtp_server,
+                                                                                webhook, run_worker, client):
+    import time
+
+    from app.delivery.channels.webhook import WebhookVerificationError, verify
+
+    point_webhook(db, webhook.url)
+    run_worker()
+    [post] = webhook.received
+    headers, raw = post["headers"], post["raw"]
+    assert set(headers) >= {"webhook-id", "webhook-timestamp", "webhook-signature"}
+    assert abs(int(headers["webhook-timestamp"]) - time.time()) < 60
+    secret = app.config["MADOGUCHI_WEBHOOK_SECRET"]
+    assert verify(headers, raw, secret) == headers["webhook-id"]
+    later = str(int(headers["webhook-timestamp"]) + 1)
+    for tampered in ({**headers, "webhook-id": "another"}, {**headers, "webhook-timestamp": later}):
+        with pytest.raises(WebhookVerificationError):
+            verify(tampered, raw, secret)
+    with pytest.raises(WebhookVerificationError, match="too old"):
+        verify(headers, raw, secret, now=int(headers["webhook-timestamp"]) + 301)  # a stale replay
+    # The development receiver does what a receiver must: a replayed id is taken once.
+    dev = {key: value for key, value in headers.items() if key.startswith("webhook-")}
+    first = client.post("/dev/webhook", data=raw, headers=dev, content_type="application/json")
+    again = client.post("/dev/webhook", data=raw, headers=dev, content_type="application/json")
+    assert first.status_code == 200 and "duplicate" not in first.get_json()
+    assert again.status_code == 200 and again.get_json()["duplicate"] is True
+    forged = client.post("/dev/webhook", data=raw.replace(b'"attempt":1', b'"attempt":9'), headers=dev,
+                         content_type="application/json")
+    assert forged.status_code == 401
+
+
+def test_m2_production_sends_webhooks_only_over_https(app, db, approved, smtp_server, webhook, run_worker,
+                                                      monkeypatch):
+    point_webhook(db, webhook.url)  # http://127.0.0.1:…
+    monkeypatch.setitem(app.config, "MADOGUCHI_ENV", "production")
+    run_worker()
+    row = by_code(db, approved, "suido")
+    assert row.state == "dead" and "https" in row.last_error
+    assert webhook.received == []
 
 
 def test_a_resend_carries_the_mark_and_the_same_identity(app, db, approved, smtp_server, webhook, run_worker,

@@ -67,7 +67,7 @@ def arrivals(smtp_server, webhook) -> dict[str, list[dict]]:
                                "marked": "再送" in message["Subject"]})
     for post in list(webhook.received):
         attempt = post["body"]["attempt"]
-        found[post["headers"]["Idempotency-Key"]].append({"attempt": attempt, "id": None, "marked": attempt > 1})
+        found[post["headers"]["webhook-id"]].append({"attempt": attempt, "id": None, "marked": attempt > 1})
     return found
 
 

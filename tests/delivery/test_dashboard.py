@@ -85,17 +85,48 @@ def test_admins_see_every_office_and_manage_destinations(app, db, approved, clie
     assert refused.status_code == 422 and "この送付方法では" in refused.get_data(as_text=True)
     assert client.post("/office/admin/destinations/", data={**data, "email": "midori@example.jp"}).status_code == 302
     created = db.session.scalar(sa.select(Destination).where(Destination.code == "kaigo-midori"))
-    assert (created.channel, created.email, created.is_active) == ("email", "midori@example.jp", True)
+    # Registered, but used only once a second administrator confirms it (L11).
+    assert (created.channel, created.email, created.is_active) == ("email", "midori@example.jp", False)
+    assert created.pending_change == {"is_active": True}
+    confirm_page = client.get("/office/admin/destinations/")
+    own = client.post(f"/office/admin/destinations/{created.id}/confirm", data={"csrf_token": csrf_token(confirm_page)})
+    assert own.status_code == 302
+    db.session.expire_all()
+    assert not created.is_active  # the one who asked cannot confirm
+    second, second_password, second_secret = make_staff(db, "kanri2@city.example.jp", "shimin", ["admin"])
+    other = app.test_client()
+    sign_in_staff(other, second.email, second_password, second_secret)
+    listing = other.get("/office/admin/destinations/")
+    assert "確認待ちの変更（1件）" in listing.get_data(as_text=True)
+    assert other.post(f"/office/admin/destinations/{created.id}/confirm",
+                      data={"csrf_token": csrf_token(listing)}).status_code == 302
+    db.session.expire_all()
+    assert created.is_active and created.pending_change is None
 
-    # Edit: deactivate (never delete); the code cannot change.
+    # A new address waits for the second administrator too; a deactivation does not.
     edit = client.get(f"/office/admin/destinations/{created.id}")
     response = client.post(f"/office/admin/destinations/{created.id}", data={
-        **data, "csrf_token": csrf_token(edit), "code": "renamed", "email": "midori@example.jp", "is_active": ""})
+        **data, "csrf_token": csrf_token(edit), "code": "renamed", "email": "someone-else@example.jp", "is_active": ""})
     assert response.status_code == 302
     db.session.expire_all()
-    assert (created.code, created.is_active) == ("kaigo-midori", False)
+    assert (created.code, created.is_active, created.email) == ("kaigo-midori", False, "midori@example.jp")
+    assert created.pending_change == {"email": "someone-else@example.jp"}
     actions = set(db.session.scalars(sa.select(AuditEvent.action).where(AuditEvent.subject_type == "destination")))
-    assert actions == {"destination.create", "destination.update"}
+    assert actions == {"destination.create", "destination.update", "destination.change_request",
+                       "destination.change_confirm"}
+
+
+def test_l11_production_takes_only_outside_https_webhooks(app, db, client, catalogue, monkeypatch):
+    admin, password, secret = make_staff(db, "kanri@city.example.jp", "zeimu", ["admin"])
+    sign_in_staff(client, admin.email, password, secret)
+    monkeypatch.setitem(app.config, "MADOGUCHI_ENV", "production")
+    page = client.get("/office/admin/destinations/")
+    for url in ("http://receiver.example.lg.jp/in", "https://127.0.0.1/in", "https://169.254.169.254/latest",
+                "https://localhost:5000/dev/webhook"):
+        refused = client.post("/office/admin/destinations/", data={
+            "csrf_token": csrf_token(page), "code": "sys", "name_ja": "連携", "name_en": "System",
+            "channel": "webhook", "webhook_url": url, "is_active": "y"})
+        assert refused.status_code == 422, url
 
 
 def test_the_destinations_page_is_for_admins_only(app, db, client):

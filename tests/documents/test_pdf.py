@@ -151,6 +151,11 @@ def test_hostile_answers_are_printed_as_text_and_fetch_nothing(write_pdf):
     '<style>@import "file:///etc/passwd";</style>',
     '<p style="background: url(data:image/png;base64,iVBORw0KGgo=)">x</p>',
     '<object data="file:///etc/passwd"></object>',
+    # L12: WeasyPrint swallows the refusal of an SVG's sub-resource; the render must fail all the same.
+    '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="10" height="10">'
+    '<image href="file:///etc/passwd" width="10" height="10"/></svg>',
+    '<img src="data:image/svg+xml;utf8,<svg xmlns=\'http://www.w3.org/2000/svg\'>'
+    '<image href=\'file:///etc/passwd\'/></svg>">',
 ])
 def test_markup_that_escaped_the_template_fails_the_render(payload):
     """Defence in depth: if a URL ever reached WeasyPrint, the render stops instead of fetching it."""

@@ -6,6 +6,8 @@ sent to sign in. Removing any one ownership or sign-in check makes a row here fa
 
 from __future__ import annotations
 
+import io
+
 import pytest
 import sqlalchemy as sa
 
@@ -105,3 +107,19 @@ def test_my_submissions_lists_only_mine(app, db, cases):
     sign_in_resident(other, "other@example.jp")
     submitted, _draft = cases
     assert submitted.receipt_number not in other.get("/submissions").get_data(as_text=True)
+
+
+def test_l2_an_upload_is_offered_under_its_real_kind_and_never_cached(app, db, resident_client, definitions):
+    """The review: a polyglot ``%PDF-…<script>`` named ``../../evil.html`` came back as ``evil.html`` with
+    ``Cache-Control: no-cache``."""
+    spec = next(f for page in definitions["inkan-shomei"]["pages"] for f in page["fields"] if f["type"] == "file")
+    polyglot = (io.BytesIO(b"%PDF-1.4\n<script>alert(1)</script>\n%%EOF"), "../../evil.html")
+    file_form(resident_client, definitions["inkan-shomei"], overrides={"applicant_role": "proxy",
+                                                                       spec["name"]: polyglot})
+    submitted = db.session.scalar(sa.select(Submission).where(Submission.state == "submitted"))
+    [attachment] = submitted.attachments
+    assert attachment.filename == "evil.pdf"
+    response = resident_client.get(f"/submissions/{submitted.id}/attachments/{attachment.id}")
+    assert response.headers["Content-Disposition"] == "attachment; filename=evil.pdf"
+    assert response.headers["Cache-Control"] == "no-store" and response.mimetype == "application/pdf"
+    response.close()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 import hmac
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import sqlalchemy as sa
@@ -20,24 +22,49 @@ from tests.support.http import free_port
 GATEWAY = "{number}@fax.example.lg.jp"
 
 
+def standard_webhook_signature_ok(secret: str, headers, body: bytes, tolerance: int = 300) -> bool:
+    """A receiver's check, written from the Standard Webhooks specification (not the app's code):
+    HMAC-SHA256 over ``id.timestamp.body`` with the secret (``whsec_`` + base64, or plain bytes),
+    base64 after ``v1,``; the timestamp within ``tolerance`` seconds of now."""
+    key = base64.b64decode(secret[6:]) if secret.startswith("whsec_") else secret.encode()
+    message_id, timestamp = headers.get("webhook-id", ""), headers.get("webhook-timestamp", "")
+    if not message_id or not timestamp.isdigit() or abs(time.time() - int(timestamp)) > tolerance:
+        return False
+    digest = hmac.new(key, f"{message_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    expected = "v1," + base64.b64encode(digest).decode()
+    return any(hmac.compare_digest(expected, given) for given in headers.get("webhook-signature", "").split())
+
+
 class WebhookReceiver:
-    """A tiny HTTP server on 127.0.0.1 that records every POST, checks its HMAC, and answers ``status``."""
+    """A tiny HTTP server on 127.0.0.1 that records every POST and GET, checks the Standard Webhooks
+    signature, and answers ``status`` (with ``location`` as the Location header, for redirects)."""
 
     def __init__(self, secret: str):
         self.secret = secret
         self.received: list[dict] = []
+        self.gets: list[dict] = []
         self.status = 200
+        self.location: str | None = None
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                expected = "sha256=" + hmac.new(receiver.secret.encode(), body, hashlib.sha256).hexdigest()
                 receiver.received.append({
-                    "body": json.loads(body), "raw": body, "headers": dict(self.headers),
-                    "signature_ok": hmac.compare_digest(expected, self.headers.get("X-Madoguchi-Signature", "")),
+                    # Header names are case-insensitive (urllib sends "Webhook-id"): kept lower-cased.
+                    "body": json.loads(body), "raw": body, "headers": {k.lower(): v for k, v in self.headers.items()},
+                    "signature_ok": standard_webhook_signature_ok(receiver.secret, self.headers, body),
                 })
+                self._answer()
+
+            def do_GET(self):
+                receiver.gets.append({"path": self.path, "headers": dict(self.headers)})
+                self._answer()
+
+            def _answer(self):
                 self.send_response(receiver.status)
+                if receiver.location:
+                    self.send_header("Location", receiver.location)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 

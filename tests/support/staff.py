@@ -47,11 +47,13 @@ def make_staff(
     """A committed staff account; returns ``(staff, password, totp_secret)``.
 
     ``enrolled=False`` leaves the authenticator unconfirmed, so the first sign-in goes to /office/enrol.
-    ``password=None`` lets the service generate one.
+    ``password=None`` leaves the account without one (the member sets it with the enrolment link). The
+    roles take effect at once (as the demo's do): the four-eyes confirmation is tested on its own.
     """
     ensure_offices(db)
     staff, password, secret = staff_service.create_staff(
-        email, name or email.partition("@")[0], office_code, list(roles), password, enrolled=enrolled
+        email, name or email.partition("@")[0], office_code, list(roles), password, enrolled=enrolled,
+        grant_privileged=True,
     )
     db.session.commit()
     return staff, password, secret

@@ -102,3 +102,18 @@ def test_anonymous_is_sent_to_sign_in(app, db, case):
         response = _hit(anonymous, method, url, token)
         assert response.status_code == 302 and "/office/sign-in" in response.headers["Location"], (method, url)
     assert _snapshot(db) == before
+
+
+def test_l10_a_staff_read_of_the_case_document_is_audited(app, db, case):
+    from app.audit.models import AuditEvent
+    from app.documents import service as documents
+
+    staff, password, secret = make_staff(db, "reader@city.example.jp", "shimin", ["clerk"])
+    client = app.test_client()
+    sign_in_staff(client, staff.email, password, secret)
+    response = client.get(f"/office/cases/{case.id}/document")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    [event] = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "document.read")).all()
+    document = documents.current_document(case.id)
+    assert (event.actor_id, event.subject_id, event.data) == (
+        staff.id, case.id, {"document": document.id, "revision": document.latest.seq})
