@@ -85,7 +85,8 @@ def _register_blueprints(app: Flask) -> None:
 def _register_template_helpers(app: Flask) -> None:
     from app.accounts.roles import role_description, role_labels
     from app.accounts.session import idle_seconds_left
-    from app.i18n import localized
+    from app.api.verify_words import problem_words
+    from app.i18n import jst_text, localized
     from app.submissions.labels import action_label, state_label
 
     def localized_text(text: dict | None) -> str:
@@ -94,7 +95,7 @@ def _register_template_helpers(app: Flask) -> None:
     # Globals rather than a context processor: imported macros see globals but not the render context.
     app.jinja_env.globals.update(localized=localized_text, state_label=state_label, action_label=action_label,
                                  role_labels=role_labels, role_description=role_description,
-                                 idle_seconds_left=idle_seconds_left)
+                                 idle_seconds_left=idle_seconds_left, problem_words=problem_words, jst_text=jst_text)
 
     @app.context_processor
     def inject():
@@ -104,12 +105,14 @@ def _register_template_helpers(app: Flask) -> None:
 def _register_background_work() -> None:
     """The worker's handlers and work sources, and the signals between domains (idempotent)."""
     from app.delivery import outbox
+    from app.documents import jobs as document_jobs
     from app.seals import jobs as seal_jobs
     from app.workflow import jobs as workflow_jobs
     from app.workflow import signals
 
     workflow_jobs.register()
     seal_jobs.register()
+    document_jobs.register()
     outbox.register()
     signals.connect()
 

@@ -1,21 +1,49 @@
-"""/verify (for anyone holding a printout, a fax or a PDF), and /pki/ (the root and the CRLs)."""
+"""/verify (for anyone holding a printout, a fax or a PDF), and /pki/ (the root and the CRLs).
+
+A verification answer shows what the document says (``app.api.document_contents``), so it is treated as
+the private page it is: never stored by a browser or a proxy, never indexed, and the address (which
+holds the code) never sent on as a referrer. The images of the pages have addresses of their own,
+answered the same way.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+import functools
+
+from flask import Blueprint, Response, abort, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from app.api.document_contents import contents
 from app.api.verification import verify_bytes, verify_code
 from app.audit.service import record as audit
 from app.db import writes
 from app.documents import codes
-from app.extensions import limiter
+from app.documents import service as documents
+from app.extensions import db, limiter
+from app.http import error_response
 from app.seals import pki, service
+from app.submissions.models import Submission
 
 bp = Blueprint("verify", __name__)
 
 VERIFY_LIMIT = "30/minute"
+#: A page of a document is fetched once per page per lookup: more than lookups, still bounded.
+PAGE_IMAGE_LIMIT = "120/minute"
 MAX_PDF_BYTES = 20 * 1024 * 1024
+#: What every answer that may carry a document's content says to browsers, proxies and search engines.
+PRIVATE_HEADERS = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer"}
+
+
+def private(view):
+    """The view's response (and its error pages) carry ``PRIVATE_HEADERS``."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        response = make_response(view(*args, **kwargs))
+        response.headers.update(PRIVATE_HEADERS)
+        return response
+
+    return wrapper
 
 
 def audit_lookup(result: dict | None, how: str) -> None:
@@ -25,6 +53,7 @@ def audit_lookup(result: dict | None, how: str) -> None:
 
 @bp.route("/verify", methods=["GET", "POST"])
 @limiter.limit(VERIFY_LIMIT, methods=["POST"])
+@private
 def verify_form():
     if request.method == "POST":
         upload = request.files.get("document")
@@ -46,6 +75,7 @@ def verify_form():
 @bp.get("/verify/<code>")
 @writes  # every lookup is recorded
 @limiter.limit(VERIFY_LIMIT)
+@private
 def verify_by_code(code: str):
     normalised = codes.normalise_code(code)
     result = verify_code(normalised) if normalised else None
@@ -54,6 +84,20 @@ def verify_by_code(code: str):
         return render_template("verify/form.html", error=_(
             "この照合番号の書類は見つかりませんでした。コードをもう一度お確かめください。")), 404
     return render_template("verify/result.html", result=result, code=codes.format_code(normalised))
+
+
+@bp.get("/verify/<code>/pages/<int:number>.png")
+@limiter.limit(PAGE_IMAGE_LIMIT)
+@private
+def page_image(code: str, number: int):
+    """One page of a document as an image, under the same rules as its text: the code's document, its
+    latest revision, within the retention. Not a lookup: the page that shows it was one."""
+    document = documents.document_by_code(code)
+    latest = document.latest if document is not None else None
+    if (latest is None or not latest.page_images or not 1 <= number <= len(latest.page_images)
+            or contents(document, db.session.get(Submission, document.submission_id))["content_withheld"]):
+        return error_response(404, "not_found", _("お探しのページは見つかりませんでした。"))
+    return Response(documents.page_image(latest.page_images[number - 1]), mimetype="image/png")
 
 
 @bp.get("/pki/crl.der")

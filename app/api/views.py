@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from app.api.verification import verify_bytes, verify_code
-from app.api.verify_pages import MAX_PDF_BYTES, VERIFY_LIMIT, audit_lookup
+from app.api.verify_pages import MAX_PDF_BYTES, VERIFY_LIMIT, audit_lookup, private
 from app.db import writes
 from app.documents import codes
 from app.extensions import csrf, limiter
@@ -26,8 +26,10 @@ def index():
 @verify_api_bp.route("/verify", methods=["GET", "POST"])
 @writes  # every lookup is recorded
 @limiter.limit(VERIFY_LIMIT)
+@private  # it carries what the document says (printed_fields): no-store, noindex, no-referrer
 def api_verify():
-    """GET ?code=… or POST a PDF (the raw body, or a multipart field ``document``): the verification summary."""
+    """GET ?code=… or POST a PDF (the raw body, or a multipart field ``document``): the verification summary,
+    with ``printed_fields`` (what the document says) for a document the service stored."""
     if request.method == "GET":
         code = request.args.get("code", "")
         if codes.normalise_code(code) is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import force_locale
 from markupsafe import Markup
 
 from app.accounts.models import Office
@@ -58,27 +59,40 @@ def seal_fields(submission: Submission) -> list[dict]:
 
 
 def sections(submission: Submission) -> list[dict]:
+    """What a document prints, as plain JSON-able text: ``[{title, rows: [{name, label, value, items}]}]``
+    (``items``: a repeating group's entries as ``[[label, value], ...]``). In Japanese, as printed."""
     printable = {field["name"] for _page, field in printable_fields(submission)}
-    sections = answer_rows(submission, "ja", editable=False, reveal_sensitive=False, include=printable,
-                           attachment_endpoint=None)
-    return [s for s in sections if s["rows"]]
+    with force_locale("ja"):
+        found = answer_rows(submission, "ja", editable=False, reveal_sensitive=False, include=printable,
+                            attachment_endpoint=None)
+        return [
+            {"title": str(section["title"]), "rows": [
+                {"name": row["name"], "label": str(row["label"]), "value": str(row["value"]),
+                 "items": [[[str(label), str(value)] for label, value in item] for item in row["group_items"]]
+                 if row["group_items"] else None}
+                for row in section["rows"]]}
+            for section in found if section["rows"]
+        ]
 
 
 def context(submission: Submission, document: Document, *, with_seals: bool) -> dict:
+    """The template's context. A document without a verification code (a receipt) prints neither the
+    code nor the QR: only what carries seals can be verified, so nothing else claims it can."""
     config = current_app.config
-    verify_url = f"{config['MADOGUCHI_BASE_URL']}/verify/{document.verification_code}"
+    code = document.verification_code
+    verify_url = f"{config['MADOGUCHI_BASE_URL']}/verify/{code}" if code else None
     return {
         "municipality": config["MADOGUCHI_MUNICIPALITY"],
         "org_name": config["MADOGUCHI_MUNICIPALITY"],
         "form_title": submission.form_version.title_ja,
         "form_version": submission.form_version.version,
         "receipt_number": submission.receipt_number,
-        "verification_code": codes.format_code(document.verification_code),
+        "verification_code": codes.format_code(code) if code else None,
         "verify_url": verify_url,
-        "qr_svg": Markup(codes.qr_svg(verify_url)),
+        "qr_svg": Markup(codes.qr_svg(verify_url)) if code else None,
         "submitted_at_text": submission.submitted_at.astimezone(JST).strftime("%Y年%m月%d日 %H:%M"),
         "generated_at_text": utcnow().astimezone(JST).strftime("%Y年%m月%d日 %H:%M"),
-        "sections": sections(submission),
+        "sections": document.printed if document.printed is not None else sections(submission),
         "route": seal_fields(submission) if with_seals else [],
         "org_seal_field": ORG_SEAL,
     }
@@ -98,6 +112,9 @@ def _render(pool, template: str, submission: Submission, document: Document, *, 
 def render_documents(submission: Submission, pool) -> Document:
     """Render the receipt (first time only) and this round's approval document with its empty fields.
 
+    What each prints is kept with it as text (``Document.printed``): the sections of the pinned form
+    version, with the labels and values exactly as printed, so verification shows the paper's words.
+
     Idempotent per round: a retried job finds the round's document and renders nothing.
     """
     # Imported here: only the worker renders; pyHanko would cost every web process its memory.
@@ -106,11 +123,13 @@ def render_documents(submission: Submission, pool) -> Document:
     existing = documents.current_document(submission.id)
     if existing is not None and existing.round == submission.round and existing.revisions:
         return existing
+    printed = sections(submission)
     if documents.current_document(submission.id, "receipt") is None:
-        receipt = documents.new_document(submission.id, "receipt", submission.round)
+        receipt = documents.new_document(submission.id, "receipt", submission.round, printed=printed,
+                                         verifiable=False)
         data, _boxes = _render(pool, "pdf/receipt.html", submission, receipt, with_seals=False)
         documents.add_revision(receipt, data, "rendered")
-    document = documents.new_document(submission.id, "approval", submission.round)
+    document = documents.new_document(submission.id, "approval", submission.round, printed=printed)
     data, boxes = _render(pool, "pdf/approval.html", submission, document, with_seals=True)
     names = [f["field_name"] for f in seal_fields(submission)] + [ORG_SEAL]
     # The organisation seal's field carries the lock (FieldMDP All + DocMDP no changes): it signs last.

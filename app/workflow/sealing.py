@@ -15,6 +15,7 @@ from flask import current_app
 from app.accounts.models import Staff
 from app.delivery.outbox import DeliveryOrder, write_deliveries
 from app.documents import service as documents
+from app.documents.jobs import queue_page_images
 from app.documents.models import Document
 from app.extensions import db
 from app.seals import records
@@ -88,6 +89,10 @@ def apply_org_seal(submission_id: int) -> None:
     _seal(submission, document, ORG_SEAL, seals.current_org_certificate(),
           org_seal_svg(config["MADOGUCHI_MUNICIPALITY"]), lock=True, reason="決裁（公印）", step=ORG_SEAL,
           actor={"organisation": config["MADOGUCHI_ORGANIZATION_ID"]}, approval_id=None, revision_reason=ORG_SEAL)
+    # The final document is what leaves the office (faxes, the resident's copy): verification shows its
+    # pages as images. Rendered by a job of its own, so approving never waits for them. Earlier revisions
+    # stay inside the office, and verification shows their printed text only.
+    queue_page_images(document.latest)
     # The deliveries are written in the transaction that approves: committed together or not at all.
     write_deliveries(delivery_order(submission, document))
     workflow.finish(submission.id)
