@@ -46,6 +46,7 @@ class DestinationForm(BaseForm):
     email = EmailField(_l("メールアドレス"), [Optional(), valid_email, Length(max=254)])
     webhook_url = StringField(_l("WebhookのURL"), [Optional(), _http_url, Length(max=500)])
     is_active = BooleanField(_l("有効（送付先として使う）"), default=True)
+    external = BooleanField(_l("市役所の外の機関（申請者の同意がある場合だけ送付する）"), default=False)
 
     def validate_code(self, field) -> None:
         if not re.fullmatch(r"[a-z][a-z0-9_-]*", field.data or ""):
@@ -66,6 +67,7 @@ def _form_values(form: DestinationForm) -> dict:
         "name_ja": form.name_ja.data, "name_en": form.name_en.data, "channel": form.channel.data,
         "fax_number": form.fax_number.data or None, "email": form.email.data or None,
         "webhook_url": form.webhook_url.data or None, "is_active": bool(form.is_active.data),
+        "external": bool(form.external.data),
     }
 
 
@@ -106,7 +108,8 @@ def edit(destination_id: int):
             setattr(destination, key, value)
         audit.record("destination.update", actor_type="staff", actor_id=g.staff.id, subject_type="destination",
                      subject_id=destination.id, data={"channel": destination.channel,
-                                                      "active": destination.is_active})
+                                                      "active": destination.is_active,
+                                                      "external": destination.external})
         flash(_("送付先「%(name)s」を更新しました。", name=destination.name_ja), "success")
         return redirect(url_for(".index"))
     return _page(form, editing=destination)

@@ -38,6 +38,9 @@ class Destination(CreatedAtMixin, Base):
     webhook_url: Mapped[str | None] = mapped_column(sa.String(500))
     channel: Mapped[str] = mapped_column(sa.String(12))
     is_active: Mapped[bool] = mapped_column(default=True)
+    #: Outside the city government (法務局, a private care office): documents go there only with the
+    #: resident's consent, asked on the check page and recorded with the submission.
+    external: Mapped[bool] = mapped_column(default=False)
 
     def name(self, locale: str) -> str:
         return self.name_en if locale == "en" else self.name_ja

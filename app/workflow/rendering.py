@@ -22,9 +22,11 @@ from app.documents.models import Document
 from app.errors import NotFound
 from app.extensions import db
 from app.i18n import JST, localized
+from app.submissions.errand import next_steps
 from app.submissions.models import Submission
 from app.submissions.presenters import answer_rows
 from app.submissions.service import visible_fields, visible_pages
+from app.submissions.states import State
 from app.workflow.service import ORG_SEAL
 
 
@@ -135,6 +137,46 @@ def render_documents(submission: Submission, pool) -> Document:
     # The organisation seal's field carries the lock (FieldMDP All + DocMDP no changes): it signs last.
     specs = [FieldSpec(name, *boxes[f"seal-{name}"], lock=name == ORG_SEAL) for name in names]
     documents.add_revision(document, add_signature_fields(data, specs), "rendered")
+    return document
+
+
+def notice_context(submission: Submission) -> dict:
+    """審査結果のお知らせ: the decision, its reason (a rejection's) and, once approved, what to do now."""
+    config = current_app.config
+    approved = submission.state == State.APPROVED
+    office = submission.form_version.office
+    with force_locale("ja"):
+        steps = next_steps(submission.form_version, submission.answers, submission.submitted_at, decided=True) \
+            if approved else []
+    return {
+        "municipality": config["MADOGUCHI_MUNICIPALITY"],
+        "form_title": submission.form_version.title_ja,
+        "receipt_number": submission.receipt_number,
+        "applicant_name": submission.applicant_name or "",
+        "office_name": office.name_ja,
+        "office_phone": (office.contact or {}).get("phone", ""),
+        "submitted_at_text": submission.submitted_at.astimezone(JST).strftime("%Y年%m月%d日"),
+        "decided_at_text": submission.decided_at.astimezone(JST).strftime("%Y年%m月%d日"),
+        "generated_at_text": utcnow().astimezone(JST).strftime("%Y年%m月%d日 %H:%M"),
+        "approved": approved,
+        "reason": submission.decision_message if submission.state == State.REJECTED else None,
+        "steps": steps,
+    }
+
+
+def render_notice(submission: Submission, pool) -> Document | None:
+    """The decided case's 審査結果のお知らせ, once (a retried job finds it and renders nothing). A letter,
+    not a certificate: no seal, so no verification code."""
+    if submission.state not in (State.APPROVED, State.REJECTED):
+        return None
+    existing = documents.current_document(submission.id, "notice")
+    if existing is not None and existing.round == submission.round and existing.revisions:
+        return existing
+    context = notice_context(submission)
+    document = documents.new_document(submission.id, "notice", submission.round, verifiable=False)
+    request = documents.render_input("pdf/notice.html", context, data={}, title="審査結果のお知らせ")
+    data, _boxes = pool.render(request.pop("html"), **request)
+    documents.add_revision(document, data, "rendered")
     return document
 
 

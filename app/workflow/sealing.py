@@ -13,6 +13,8 @@ import functools
 from flask import current_app
 
 from app.accounts.models import Staff
+from app.catalogue.definition import destination_entries
+from app.delivery.destinations import consented
 from app.delivery.outbox import DeliveryOrder, write_deliveries
 from app.documents import service as documents
 from app.documents.jobs import queue_page_images
@@ -99,12 +101,17 @@ def apply_org_seal(submission_id: int) -> None:
 
 
 def delivery_order(submission: Submission, document: Document) -> DeliveryOrder:
-    """What the outbox needs to send the sealed document and print its cover sheets, as plain data."""
+    """What the outbox needs to send the sealed document and print its cover sheets, as plain data.
+
+    Its destinations are the form's, less every external one the resident did not consent to: no row is
+    ever written for those (the case page says so)."""
     version = submission.form_version
     revision = document.latest
+    codes = consented([entry["code"] for entry in destination_entries(version.definition)],
+                      submission.destination_consents)
     return DeliveryOrder(
         submission_id=submission.id, document_id=document.id, document_sha256=revision.sha256,
-        destination_codes=list(version.definition.get("destinations") or []), receipt_number=submission.receipt_number,
+        destination_codes=codes, receipt_number=submission.receipt_number,
         form_slug=version.slug, form_title=version.title_ja, verification_code=document.verification_code,
         office_id=version.office_id, office_name=version.office.name_ja,
     )
