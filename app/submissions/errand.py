@@ -101,7 +101,9 @@ def errand(version: FormVersion, answers: dict | None, locale: str, submitted_at
 
 
 def yen(amount: int) -> str:
-    return gettext("%(amount)s円", amount=f"{amount:,}")
+    """「1,200円」, "¥1,200"."""
+    grouped = format(amount, ",")
+    return gettext("%(amount)s円", amount=grouped)
 
 
 def fee_sentence(found: dict | None) -> str | None:
@@ -177,7 +179,9 @@ def ways_office(version: FormVersion, locale: str) -> str:
     if office is None:
         return ""
     address = localized((office.contact or {}).get("address"), locale)
-    return f"{office.name(locale)}（{address}）" if address else office.name(locale)
+    if not address:
+        return office.name(locale)
+    return f"{office.name(locale)} ({address})" if locale.startswith("en") else f"{office.name(locale)}（{address}）"
 
 
 def format_day(day: dt.date, locale: str) -> str:

@@ -136,23 +136,40 @@ def apply_inline_action(form, fields: list[dict], action: str) -> None:
             for data in kept:
                 field_list.append_entry(data)
     elif verb == "lookup" and target in specs:
-        address_spec = specs[target]
-        postcode_field = form[address_spec["lookup_from"]]
-        try:
-            code = jp.parse_postcode(postcode_field.data or "")
-        except jp.InvalidValue as exc:
-            postcode_field.errors = [str(exc.message)]
-            return
-        choices = jp.lookup_postcode(code)
-        if not choices:
-            postcode_field.errors = [
-                _("この郵便番号の住所が見つかりませんでした。番号を確かめるか、住所を直接入力してください。")
-            ]
-        elif len(choices) == 1 or not form[target].data:
-            form[target].data = choices[0]["address"]
-            form[target].lookup_choices = choices if len(choices) > 1 else []
-        else:
-            form[target].lookup_choices = choices
+        look_up_address(form, specs[target])
+
+
+def look_up_address(form, address_spec: dict) -> None:
+    """Fill the address from the postcode (one town), or list the towns (several), or say it was not found.
+
+    The page is drawn again (no JavaScript needed), so the redrawn page puts the focus where the resident
+    goes on (``focus``): on the address with a status message saying what happened, or on the postcode
+    with its error."""
+    target = form[address_spec["name"]]
+    postcode_field = form[address_spec["lookup_from"]]
+    try:
+        code = jp.parse_postcode(postcode_field.data or "")
+    except jp.InvalidValue as exc:
+        postcode_field.errors = [str(exc.message)]
+        postcode_field.focus = True
+        return
+    choices = jp.lookup_postcode(code)
+    if not choices:
+        postcode_field.errors = [
+            _("この郵便番号の住所が見つかりませんでした。番号を確かめるか、住所を直接入力してください。")
+        ]
+        postcode_field.focus = True
+        return
+    target.focus = True
+    if len(choices) == 1:
+        target.data = choices[0]["address"]
+        target.lookup_choices = []
+        target.lookup_message = _("郵便番号から住所を入力しました。続けて、番地と建物名・部屋番号を入力してください。")
+    else:
+        # Several towns share the code: none is chosen for the resident, who writes the right one.
+        target.lookup_choices = choices
+        target.lookup_message = _(
+            "この郵便番号には複数の地域があります。次の中から該当する住所を入力欄にご記入ください。")
 
 
 def take_special_fields(draft: Submission, fields: list[dict], form, files: Mapping) -> tuple[dict, dict]:

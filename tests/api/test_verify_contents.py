@@ -173,3 +173,61 @@ def test_a_receipt_printed_with_a_code_before_the_rule_is_called_a_receipt_not_a
     db.session.commit()
     html = client.get(f"/verify/{receipt.verification_code}").get_data(as_text=True)
     assert "申請内容の控え（受付控）です" in html and "本物と確認できませんでした" not in html
+
+
+def test_every_pdf_the_service_issues_verifies_or_carries_no_code(app, db, client, approve_case, run_worker,
+                                                                  applicant, staff):
+    """The resident's downloads, the office's document and the documents delivered by e-mail: a PDF that
+    prints a verification code (or a QR) is genuine at /verify by that code and as uploaded; any other
+    prints neither."""
+    import email
+    import email.policy
+    from pathlib import Path
+
+    import zxingcpp
+    from PIL import Image
+
+    from app.documents.page_images import page_pngs
+    from tests.support.accounts import sign_in_resident
+    from tests.support.catalogue import DELIVERY_CONSENTS, sync_test_forms
+    from tests.support.staff import make_staff, sign_in_staff
+
+    sync_test_forms(db)
+    case = approve_case("delivery-test", DELIVERY_CONSENTS)  # the resident may download the sealed document
+    run_worker()  # the notice, the deliveries (e-mail into the mail folder in development)
+    resident = app.test_client()
+    sign_in_resident(resident, applicant.email)
+    office = app.test_client()
+    member, password, secret = make_staff(db, "pdf@city.example.jp", "shimin", ["clerk"])
+    sign_in_staff(office, member.email, password, secret)
+
+    issued = {}
+    for kind in ("receipt", "notice", "approval"):
+        response = resident.get(f"/submissions/{case.id}/documents/{kind}.pdf")
+        assert response.status_code == 200, kind
+        issued[f"resident {kind}"] = response.data
+    issued["office document"] = office.get(f"/office/cases/{case.id}/document").data
+    for path in (Path(app.config["INSTANCE_PATH"]) / "mail").glob("*.eml"):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        for part in message.iter_attachments():
+            if part.get_content_type() == "application/pdf":
+                issued[f"mail to {message['To']}"] = part.get_content()
+    assert "mail to kaigo-hikari@example.jp" in issued
+
+    carrying = 0
+    for name, pdf in issued.items():
+        assert pdf.startswith(b"%PDF"), name
+        text = text_of(pdf)
+        printed = set(CODE_RE.findall(text))
+        scanned = {result.text for png in page_pngs(pdf, dpi=150)
+                   for result in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))}
+        if not printed and not scanned:
+            assert "照合番号" not in text and "/verify" not in text, name
+            continue
+        carrying += 1
+        assert len(printed) == 1, (name, printed)
+        code = printed.pop()
+        assert scanned == {f"{app.config['MADOGUCHI_BASE_URL']}/verify/{code.replace('-', '')}"}, (name, scanned)
+        assert client.get(f"/api/v1/verify?code={code}").get_json()["genuine"] is True, name
+        assert client.post("/api/v1/verify", data=pdf, content_type="application/pdf").get_json()["genuine"], name
+    assert carrying == 3  # the sealed document, downloaded by the resident and the office, and mailed
