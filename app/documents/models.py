@@ -36,7 +36,7 @@ class Document(CreatedAtMixin, Base):
     #: What the document printed, as text: ``[{title, rows: [{label, value, items}]}]``, kept when it is
     #: rendered so that verification shows exactly what the paper must say, whatever later code or
     #: catalogue versions would print. None for documents rendered before it was kept.
-    printed: Mapped[list | None] = mapped_column(sa.JSON)
+    printed: Mapped[list | None] = mapped_column(sa.JSON(none_as_null=True))
 
     revisions: Mapped[list[DocumentRevision]] = relationship(
         back_populates="document", order_by="DocumentRevision.seq", cascade="all, delete-orphan"
@@ -60,6 +60,6 @@ class DocumentRevision(CreatedAtMixin, Base):
     reason: Mapped[str] = mapped_column(sa.String(80))
     #: SHA-256 of a PNG image of each page of this revision (blob kind "pages"), rendered by the worker
     #: after a seal; None until then.
-    page_images: Mapped[list | None] = mapped_column(sa.JSON)
+    page_images: Mapped[list | None] = mapped_column(sa.JSON(none_as_null=True))
 
     document: Mapped[Document] = relationship(back_populates="revisions")

@@ -44,14 +44,13 @@ def approved_with_a_dead_delivery(app, resident_email: str, base: str) -> tuple[
     Returns (submission id, receipt number, the administrator's (email, password, totp secret)).
     """
     from app.accounts.models import Staff
+    from app.catalogue.service import built_in_catalogue_dir, sync_catalogue
+    from app.cli import catalogue_references
     from app.delivery.models import Destination
     from app.extensions import db
     from app.workflow import service as workflow
-    from tests.support.staff import make_staff
-
-    from app.catalogue.service import built_in_catalogue_dir, sync_catalogue
-    from app.cli import catalogue_references
     from tests.support.catalogue import DELIVERY_CONSENTS, TEST_FORMS
+    from tests.support.staff import make_staff
 
     with app.app_context():
         sync_catalogue([built_in_catalogue_dir(), TEST_FORMS], catalogue_references())
