@@ -173,7 +173,9 @@ def test_a_deactivated_destination_goes_dead_visibly(app, db, approved, smtp_ser
     run_worker()
     row = by_code(db, approved, "homukyoku")
     assert row.state == "dead" and "deactivated" in row.last_error
-    assert not any(Path(app.config["MADOGUCHI_SPOOL_PATH"]).glob("*homukyoku*"))
+    from app.delivery.channels.spool import stem_for
+
+    assert not any(Path(app.config["MADOGUCHI_SPOOL_PATH"]).glob(f"{stem_for(row.idempotency_key)}*"))
 
 
 def test_a_message_id_never_folds_whatever_the_key(app, monkeypatch):
