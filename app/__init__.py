@@ -80,11 +80,12 @@ def _register_blueprints(app: Flask) -> None:
     from app.delivery.admin import bp as destinations_admin_bp
     from app.delivery.dashboard import bp as deliveries_bp
     from app.health import bp as health_bp
+    from app.submissions.about import bp as about_bp
     from app.submissions.portal import bp as web_bp
     from app.submissions.views import bp as submissions_bp
     from app.workflow.views import bp as office_bp
 
-    for blueprint in (web_bp, health_bp, accounts_bp, staff_auth_bp, staff_admin_bp, submissions_bp, api_bp,
+    for blueprint in (web_bp, about_bp, health_bp, accounts_bp, staff_auth_bp, staff_admin_bp, submissions_bp, api_bp,
                       verify_api_bp, office_bp, verify_bp, destinations_admin_bp, deliveries_bp):
         app.register_blueprint(blueprint)
     if app.config["MADOGUCHI_ENV"] == "development":
@@ -96,16 +97,18 @@ def _register_blueprints(app: Flask) -> None:
 def _register_template_helpers(app: Flask) -> None:
     from app.accounts.roles import role_description, role_labels
     from app.accounts.session import idle_seconds_left
-    from app.i18n import localized
-    from app.submissions.labels import action_label, state_label
+    from app.api.verify_words import problem_words
+    from app.i18n import jst_text, localized
+    from app.submissions.labels import action_label, history_sentence, state_label
 
     def localized_text(text: dict | None) -> str:
         return localized(text, str(get_locale()))
 
     # Globals rather than a context processor: imported macros see globals but not the render context.
     app.jinja_env.globals.update(localized=localized_text, state_label=state_label, action_label=action_label,
+                                 history_sentence=history_sentence,
                                  role_labels=role_labels, role_description=role_description,
-                                 idle_seconds_left=idle_seconds_left)
+                                 idle_seconds_left=idle_seconds_left, problem_words=problem_words, jst_text=jst_text)
 
     @app.context_processor
     def inject():
@@ -116,12 +119,14 @@ def _register_background_work() -> None:
     """The worker's handlers and work sources, and the signals between domains (idempotent)."""
     from app.api import lookups
     from app.delivery import outbox
+    from app.documents import jobs as document_jobs
     from app.seals import jobs as seal_jobs
     from app.workflow import jobs as workflow_jobs
     from app.workflow import signals
 
     workflow_jobs.register()
     seal_jobs.register()
+    document_jobs.register()
     outbox.register()
     lookups.register()
     signals.connect()

@@ -19,6 +19,7 @@ A secret a role does not use is not read, even if the environment holds it, and 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import ipaddress
 import os
 import secrets
@@ -197,6 +198,14 @@ def load_config(overrides: dict | None = None) -> dict:
     if not 0 <= trusted_proxies <= 5:
         raise ConfigurationError("MADOGUCHI_TRUSTED_PROXIES must be a whole number of proxies from 0 to 5")
 
+    tested_on = overrides.pop("MADOGUCHI_A11Y_TESTED_ON", None) or env.get("MADOGUCHI_A11Y_TESTED_ON") or None
+    if tested_on:
+        try:
+            tested_on = dt.date.fromisoformat(str(tested_on))
+        except ValueError:
+            raise ConfigurationError(
+                f"MADOGUCHI_A11Y_TESTED_ON must be a date (YYYY-MM-DD), not {tested_on!r}") from None
+
     config = {
         "MADOGUCHI_ENV": madoguchi_env,
         "MADOGUCHI_PROCESS": role,
@@ -206,6 +215,9 @@ def load_config(overrides: dict | None = None) -> dict:
         # The municipality named on documents and in the organisation seal certificate (O=, organizationIdentifier).
         "MADOGUCHI_MUNICIPALITY": env.get("MADOGUCHI_MUNICIPALITY", "架空市"),
         "MADOGUCHI_ORGANIZATION_ID": env.get("MADOGUCHI_ORGANIZATION_ID", "LGJP-999999"),
+        # The day of the last manual accessibility test (the accessibility statement says 一部準拠 from then
+        # on; without it, 配慮). Never 準拠: that needs every criterion tested and the results published.
+        "MADOGUCHI_A11Y_TESTED_ON": tested_on,
         # RFC 3161 timestamp authority (signatures become PAdES B-T) and its root, trusted for timestamps only.
         "MADOGUCHI_TSA_URL": env.get("MADOGUCHI_TSA_URL") or None,
         "MADOGUCHI_TSA_ROOT": env.get("MADOGUCHI_TSA_ROOT") or None,

@@ -29,3 +29,13 @@ def select_locale() -> str:
         return "ja"
     chosen = session.get("locale")
     return chosen if chosen in LOCALES else "ja"
+
+
+def jst_text(value: dt.datetime | str | None, pattern: str = "%Y/%m/%d %H:%M") -> str:
+    """A moment (a datetime, or ISO text with its offset) as Japan's wall-clock time; naive means UTC."""
+    if value is None or value == "":
+        return ""
+    moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(JST).strftime(pattern)

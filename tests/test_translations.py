@@ -225,6 +225,12 @@ MAIL_CONTEXT = {
     "receipt_number": "R7-000123",
     "title": "Request for a copy of the resident record",
     "state": "approved",
+    "message": "Please check the date of birth.",
+    "fix_url": "https://madoguchi.test/drafts/1",
+    "next_steps": lambda decided=False: ["We review your request."],
+    "office_name": "Citizens Division",
+    "office_phone": "0120-000-111",
+    "office_hours": {"ja": "平日", "en": "Weekdays"},
 }
 MAIL_TEMPLATES = sorted(p.stem for p in (ROOT / "templates" / "mail").glob("*.txt"))
 

@@ -19,6 +19,9 @@ class Office(Base):
     code: Mapped[str] = mapped_column(sa.String(40), unique=True)
     name_ja: Mapped[str] = mapped_column(sa.String(200))
     name_en: Mapped[str] = mapped_column(sa.String(200))
+    #: How to reach the office, from offices.yaml: ``{phone, hours: {ja, en}, address: {ja, en}}``, each
+    #: optional; None when the file says nothing.
+    contact: Mapped[dict | None] = mapped_column(sa.JSON(none_as_null=True))
 
     def name(self, locale: str) -> str:
         return self.name_en if locale == "en" else self.name_ja

@@ -1,4 +1,6 @@
-"""Offices (課) from the catalogue's ``offices.yaml``: a list of ``{code, name: {ja, en}}``, codes unique.
+"""Offices (課) from the catalogue's ``offices.yaml``: a list of ``{code, name: {ja, en}}``, codes unique,
+and optionally how to reach each: ``phone``, ``hours: {ja, en}`` (opening hours), ``address: {ja, en}``
+(where the counter is), shown on the contact page and where a form says to come to the counter.
 
 A reference file of the catalogue (``app.catalogue.service.ReferenceFile``): read and checked before
 any form, so definitions can name offices by code. ``upsert`` adds and renames; it never removes an
@@ -45,6 +47,13 @@ _VALIDATOR = jsonschema.Draft202012Validator(
                             },
                         },
                         "name": LOCALIZED_NAME,
+                        "phone": {
+                            "type": "string",
+                            "pattern": "^0[0-9-]{8,14}$",
+                            "x-messages": {"pattern": "{value} is not a phone number (0 and digits, hyphens allowed)"},
+                        },
+                        "hours": LOCALIZED_NAME,
+                        "address": LOCALIZED_NAME,
                     },
                     "required": ["code", "name"],
                     "additionalProperties": False,
@@ -85,12 +94,13 @@ def upsert(found: dict[str, dict]) -> tuple[list[str], list[str]]:
     added, updated = [], []
     for code, item in found.items():
         name = item["name"]
+        contact = {key: item[key] for key in ("phone", "hours", "address") if key in item} or None
         office = existing.get(code)
         if office is None:
-            db.session.add(Office(code=code, name_ja=name["ja"], name_en=name["en"]))
+            db.session.add(Office(code=code, name_ja=name["ja"], name_en=name["en"], contact=contact))
             added.append(code)
-        elif (office.name_ja, office.name_en) != (name["ja"], name["en"]):
-            office.name_ja, office.name_en = name["ja"], name["en"]
+        elif (office.name_ja, office.name_en, office.contact) != (name["ja"], name["en"], contact):
+            office.name_ja, office.name_en, office.contact = name["ja"], name["en"], contact
             updated.append(code)
     db.session.flush()
     return added, updated

@@ -1,8 +1,10 @@
 """Verification for anyone: by verification code, by uploaded PDF, from the CLI.
 
 Certificate status comes from the service's own CRL, never from a network fetch, so the CLI works
-offline. The summary carries no personal data beyond what the document itself shows: the form,
-the receipt number, and each seal's signer (name, office, organisation), time and certificate status.
+offline. The summary carries no personal data beyond what the document itself shows: the form, the
+receipt number, each seal's signer (name, office, organisation), time and certificate status, and for
+a document the service stored, what it printed (``app.api.document_contents``: the printed answers and
+images of its pages, within the retention), so the holder of a paper copy can compare it line by line.
 
 An upload is first looked up by its SHA-256 among the stored revisions: a document the service issued
 is then checked from the stored bytes (read back against their hash). Either way the PDF is parsed
@@ -22,6 +24,7 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives import hashes
 from flask import current_app
 
+from app.api.document_contents import contents, seal_labels
 from app.documents import codes
 from app.documents.models import Document, DocumentRevision
 from app.documents.service import document_by_code, read_bytes
@@ -92,10 +95,13 @@ def verify_upload(data: bytes) -> dict:
 
 
 def verify_bytes(data: bytes, *, document: Document | None = None) -> dict:
-    """The JSON summary: {"genuine", "document", "seals", "problems"}; ``VerificationTooCostly`` when
-    checking the file hits the verification child's limits.
+    """The JSON summary: {"genuine", "document", "seals", "problems", "printed_fields", "page_images",
+    "retained_until", "content_withheld"}; ``VerificationTooCostly`` when checking the file hits the
+    verification child's limits.
 
     The seal records are checked against the database every time; only the PDF's report is reused.
+    What the document says is given for a document the service stored (found by its code, or by the
+    exact bytes of one of its revisions); for any other file it is None.
     """
     report = _pdf_report(data)
     problems = list(report.problems)
@@ -103,9 +109,13 @@ def verify_bytes(data: bytes, *, document: Document | None = None) -> dict:
         document = _document_for(data)
     summary_document = None
     genuine = report.genuine
+    content = {"printed_fields": None, "page_images": [], "retained_until": None, "content_withheld": None}
+    labels: dict = {}
     if document is not None:
         submission = db.session.get(Submission, document.submission_id)
         summary_document = _describe(document, submission, data)
+        content = contents(document, submission)
+        labels = seal_labels(submission)
         if document.kind == "approval":
             chain = records.verify_chain(seal_subject(submission))
             summary_document["seal_records_ok"] = chain.ok
@@ -128,12 +138,14 @@ def verify_bytes(data: bytes, *, document: Document | None = None) -> dict:
             "trusted": s.trusted,
             "ok": s.ok,
             "problems": s.problems,
+            #: The seal as people name it ({ja, en}: 「受付（市民課）」), when the document is the service's.
+            "label": labels.get(s.field),
         }
         for s in report.signatures
     ]
     if summary_document is not None:
         summary_document["final"] = _is_final(seals)
-    return {"genuine": genuine, "document": summary_document, "seals": seals, "problems": problems}
+    return {"genuine": genuine, "document": summary_document, "seals": seals, "problems": problems, **content}
 
 
 def _document_for(data: bytes) -> Document | None:
@@ -150,7 +162,7 @@ def _describe(document: Document, submission: Submission, data: bytes) -> dict:
         "form": submission.form_version.title_ja,
         "form_en": submission.form_version.title_en,
         "receipt_number": submission.receipt_number,
-        "verification_code": codes.format_code(document.verification_code),
+        "verification_code": codes.format_code(document.verification_code) if document.verification_code else None,
         "state": document.state,
         "is_latest_revision": latest is not None and latest.sha256 == hashlib.sha256(data).hexdigest(),
     }

@@ -6,7 +6,7 @@ from flask import Blueprint, jsonify, request
 
 from app.api import lookups
 from app.api.verification import MAX_UPLOAD_BYTES, VerificationTooCostly, verify_code, verify_upload
-from app.api.verify_pages import VERIFY_LIMIT, VERIFY_REQUEST_MAX_BYTES, found_code
+from app.api.verify_pages import VERIFY_LIMIT, VERIFY_REQUEST_MAX_BYTES, found_code, private
 from app.documents import codes
 from app.extensions import csrf, limiter
 from app.http import error_response, upload_limit
@@ -32,9 +32,11 @@ def _too_costly():
 @verify_api_bp.route("/verify", methods=["GET", "POST"])
 @upload_limit(VERIFY_REQUEST_MAX_BYTES)
 @limiter.limit(VERIFY_LIMIT)
+@private  # it carries what the document says (printed_fields): no-store, noindex, no-referrer
 def api_verify():
     """GET ?code=… or POST a PDF (the raw body, or a multipart field ``document``; at most 5 MB): the
-    verification summary."""
+    verification summary, with ``printed_fields`` (what the document says) for a document the service
+    stored."""
     if request.method == "GET":
         code = request.args.get("code", "")
         if codes.normalise_code(code) is None:

@@ -32,7 +32,8 @@ SCHEMA_PATH = Path(__file__).with_name("schema.json")
 
 __all__ = [
     "CHOICE_TYPES", "FIELD_TYPES", "SCHEMA_PATH", "YESNO_VALUES", "apply_defaults", "canonical_checksum",
-    "field_by_name", "is_shown", "iter_fields", "load_definition_file", "schema_problems", "validate_definition",
+    "destination_entries", "field_by_name", "is_shown", "iter_fields", "load_definition_file", "schema_problems",
+    "validate_definition",
 ]  # fmt: skip
 
 # Defaults by field type; applied to a copy before publishing so the stored definition says exactly
@@ -126,6 +127,19 @@ def iter_fields(definition: dict) -> Iterator[tuple[dict, dict]]:
     for page in definition["pages"]:
         for field in page["fields"]:
             yield page, field
+
+
+def destination_entries(definition: dict) -> list[dict]:
+    """The definition's destinations as ``[{code, purpose, legal_basis}]`` in order; a bare code (the
+    format of earlier versions) has neither purpose nor legal basis (None)."""
+    entries = []
+    for item in definition.get("destinations") or []:
+        if isinstance(item, str):
+            entries.append({"code": item, "purpose": None, "legal_basis": None})
+        else:
+            entries.append({"code": item["code"], "purpose": item.get("purpose"),
+                            "legal_basis": item.get("legal_basis")})
+    return entries
 
 
 def field_by_name(definition: dict, name: str) -> dict | None:

@@ -12,6 +12,9 @@ form can react to it.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+
 FIELD_TYPES = (
     "text", "textarea", "number", "date", "name", "postcode", "address", "phone", "email",
     "select", "radio", "checkboxes", "yesno", "file", "mynumber", "group",
@@ -40,7 +43,56 @@ def rule_problems(data: dict, *, office_codes: set[str] | None = None) -> list[s
     problems = _Problems()
     _check_pages(data["pages"], problems)
     _check_offices(data, office_codes, problems)
+    _check_destinations(data.get("destinations") or [], problems)
+    _check_errand(data, office_codes, problems)
     return list(problems)
+
+
+def _check_errand(data: dict, office_codes: set[str] | None, problems: _Problems) -> None:
+    """The fee, the ways to receive the result and to pay: what they name must exist and fit."""
+    fields = {field["name"]: field for page in data["pages"] for field in page["fields"]}
+    copies = (data.get("fee") or {}).get("copies_field")
+    if copies is not None:
+        target = fields.get(copies)
+        if target is None:
+            problems.add("fee.copies_field", f"there is no field named {copies!r}")
+        elif target["type"] != "number":
+            problems.add("fee.copies_field",
+                         f"{copies!r} is a {target['type']} field; the number of copies is a number field")
+    methods: dict[str, str] = {}
+    for index, way in enumerate(data.get("receive") or []):
+        place = f"receive[{index}]"
+        if way["method"] in methods:
+            problems.add(f"{place}.method", f"{way['method']!r} is already listed at {methods[way['method']]}")
+        methods.setdefault(way["method"], place)
+        if "office" in way and office_codes is not None and way["office"] not in office_codes:
+            problems.add(f"{place}.office", f"unknown office {way['office']!r}")
+        if way["method"] == "post" and "bring" in way:
+            problems.add(f"{place}.bring", "nothing is brought to receive by post; say it in 'note'")
+    chosen_by = data.get("receive_field")
+    if chosen_by is not None:
+        target = fields.get(chosen_by)
+        if not methods:
+            problems.add("receive_field", "there is no 'receive' to choose from")
+        elif target is None:
+            problems.add("receive_field", f"there is no field named {chosen_by!r}")
+        elif target["type"] not in ("radio", "select"):
+            problems.add("receive_field", f"{chosen_by!r} is a {target['type']} field; use a radio or select field")
+        else:
+            for option_index, option in enumerate(target["options"]):
+                if option["value"] not in methods:
+                    problems.add("receive_field",
+                                 f"the option {option['value']!r} of {chosen_by!r} (options[{option_index}]) is not a "
+                                 f"way to receive of this form ({', '.join(map(repr, methods))})")
+
+
+def _check_destinations(items: list, problems: _Problems) -> None:
+    places: dict[str, str] = {}
+    for index, item in enumerate(items):
+        code = item if isinstance(item, str) else item["code"]
+        if code in places:
+            problems.add(f"destinations[{index}]", f"the destination {code!r} is already listed at {places[code]}")
+        places.setdefault(code, f"destinations[{index}]")
 
 
 def _option_values(field: dict) -> list[str] | None:
@@ -112,6 +164,8 @@ def _check_field(field: dict, place: str, earlier: dict, everything: dict, probl
             seen.add(option["value"])
     elif field_type == "number" and "min" in field and "max" in field and field["min"] > field["max"]:
         problems.add(f"{place}.min", f"min ({field['min']}) is greater than max ({field['max']})")
+    elif field_type == "date":
+        _check_date_bounds(field, place, problems)
     elif field_type == "address" and "lookup_from" in field:
         source = everything.get(field["lookup_from"])
         if source is None:
@@ -123,6 +177,28 @@ def _check_field(field: dict, place: str, earlier: dict, everything: dict, probl
             )
     elif field_type == "group":
         _check_group(field, place, earlier, everything, problems)
+
+
+_ISO = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def _check_date_bounds(field: dict, place: str, problems: _Problems) -> None:
+    dates = {}
+    for key in ("min", "max", "warn_before", "warn_after"):
+        value = field.get(key)
+        if isinstance(value, str) and _ISO.fullmatch(value):
+            try:
+                dates[key] = dt.date.fromisoformat(value)
+            except ValueError:
+                problems.add(f"{place}.{key}", f"{value!r} is not a date")
+    if "min" in dates and "max" in dates and dates["min"] > dates["max"]:
+        problems.add(f"{place}.min", f"min ({field['min']}) is after max ({field['max']})")
+    if field.get("not_future") and "max" in field:
+        problems.add(f"{place}.max", "give 'not_future' or 'max', not both")
+    if field.get("not_past") and "min" in field:
+        problems.add(f"{place}.min", "give 'not_past' or 'min', not both")
+    if "warning" in field and not ("warn_before" in field or "warn_after" in field):
+        problems.add(f"{place}.warning", "a warning needs 'warn_before' or 'warn_after'")
 
 
 def _check_group(group: dict, place: str, earlier: dict, everything: dict, problems: _Problems) -> None:

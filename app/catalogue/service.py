@@ -24,6 +24,7 @@ from app.accounts.models import Office
 from app.catalogue.definition import (
     apply_defaults,
     canonical_checksum,
+    destination_entries,
     load_definition_file,
     validate_definition,
 )
@@ -64,7 +65,7 @@ def _reference_problems(data: dict, known: dict[str, set[str]]) -> list[str]:
     problems = []
     if "destinations" in known:
         codes = known["destinations"]
-        for index, code in enumerate(data.get("destinations") or []):
+        for index, code in enumerate(entry["code"] for entry in destination_entries(data)):
             if code not in codes:
                 names = ", ".join(sorted(codes)) or "none"
                 problems.append(f"destinations[{index}]: unknown destination {code!r} (known destinations: {names})")

@@ -2,7 +2,8 @@
 
 Where documents go changes only with two administrators (four-eyes, review L11): a new destination,
 or a change of its channel, fax number, address, URL or activation, waits in ``pending_change`` until a
-second administrator confirms it. Names and deactivation apply at once. Production takes only
+second administrator confirms it. Names, deactivation and marking a destination as outside the city (so that it needs the resident's
+consent) apply at once. Production takes only
 ``https://`` webhook URLs, never to this machine or a link-local address (cloud metadata).
 """
 
@@ -31,7 +32,8 @@ from app.forms import BaseForm, ButtonForm
 
 bp = Blueprint("destinations_admin", __name__, url_prefix="/office/admin/destinations")
 #: The columns that say where documents go: changing them needs a second administrator.
-ROUTING = ("channel", "fax_number", "email", "webhook_url", "is_active")
+#: ``external`` among them: clearing it would send documents outside the city without the resident's consent.
+ROUTING = ("channel", "fax_number", "email", "webhook_url", "is_active", "external")
 
 
 def _http_url(form, field) -> None:
@@ -59,6 +61,7 @@ class DestinationForm(BaseForm):
     email = EmailField(_l("メールアドレス"), [Optional(), valid_email, Length(max=254)])
     webhook_url = StringField(_l("WebhookのURL"), [Optional(), _http_url, Length(max=500)])
     is_active = BooleanField(_l("有効（送付先として使う）"), default=True)
+    external = BooleanField(_l("市役所の外の機関（申請者の同意がある場合だけ送付する）"), default=False)
 
     def validate_code(self, field) -> None:
         if not re.fullmatch(r"[a-z][a-z0-9_-]*", field.data or ""):
@@ -79,6 +82,7 @@ def _form_values(form: DestinationForm) -> dict:
         "name_ja": form.name_ja.data, "name_en": form.name_en.data, "channel": form.channel.data,
         "fax_number": form.fax_number.data or None, "email": form.email.data or None,
         "webhook_url": form.webhook_url.data or None, "is_active": bool(form.is_active.data),
+        "external": bool(form.external.data),
     }
 
 
@@ -137,9 +141,12 @@ def edit(destination_id: int):
         destination.name_ja, destination.name_en = values["name_ja"], values["name_en"]
         if not values["is_active"]:
             destination.is_active = False
+        if values["external"]:  # asking for consent where none was asked is never less safe
+            destination.external = True
         audit.record("destination.update", actor_type="staff", actor_id=g.staff.id, subject_type="destination",
                      subject_id=destination.id, data={"channel": destination.channel,
-                                                      "active": destination.is_active})
+                                                      "active": destination.is_active,
+                                                      "external": destination.external})
         if _request_change(destination, values):
             flash(_("送付先「%(name)s」の変更を受け付けました。送付方法・宛先・有効化は、別の管理者が確認すると反映されます。",
                     name=destination.name_ja), "success")

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 
 from app.accounts.staff_session import staff_required
 from app.delivery import service
-from app.delivery.labels import CHANNEL_LABELS, STATE_LABELS
+from app.delivery.labels import CHANNEL_LABELS, STATE_LABELS, error_words
 from app.delivery.models import DELIVERY_STATES
 from app.forms import ButtonForm
 
@@ -22,6 +22,7 @@ def index():
     return render_template(
         "office/deliveries.html", rows=rows, state=state, states=DELIVERY_STATES, state_labels=STATE_LABELS,
         channel_labels=CHANNEL_LABELS, action_form=ButtonForm(), retryable=service.RETRYABLE_STATES,
+        error_words=error_words,
     )
 
 

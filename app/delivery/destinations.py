@@ -4,6 +4,9 @@ They come from ``destinations.yaml`` (a reference file of the catalogue, loaded 
 sync`` before the forms that name them; see ``app.catalogue.service.ReferenceFile``) and from the
 administrator's page (``app.delivery.admin``); never from free text typed into a case, because a
 mis-dialled fax is a reportable leak. Rows are deactivated, never deleted: deliveries keep naming them.
+
+A receiver outside the city government is marked ``external: true``: a document goes there only with
+the resident's consent, recorded with the submission (``consented``).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ _VALIDATOR = jsonschema.Draft202012Validator(
                         "email": {"type": "string", "pattern": "^[^@\\s]+@[^@\\s]+\\.[A-Za-z]{2,}$"},
                         "webhook": {"type": "string", "pattern": "^https?://[^\\s]+$", "maxLength": 500},
                         "channel": {"enum": list(CHANNELS)},
+                        "external": {"type": "boolean"},
                     },
                     "required": ["code", "name", "channel"],
                     "additionalProperties": False,
@@ -74,6 +78,7 @@ def upsert(found: dict[str, dict]) -> tuple[list[str], list[str]]:
         values = {
             "name_ja": item["name"]["ja"], "name_en": item["name"]["en"], "fax_number": item.get("fax"),
             "email": item.get("email"), "webhook_url": item.get("webhook"), "channel": item["channel"],
+            "external": bool(item.get("external", False)),
         }
         row = existing.get(code)
         if row is None:
@@ -96,6 +101,21 @@ def known_codes() -> set[str]:
 
 def find(code: str) -> Destination | None:
     return db.session.scalar(sa.select(Destination).where(Destination.code == code))
+
+
+def by_codes(codes: list[str]) -> dict[str, Destination]:
+    """The destinations named by ``codes`` (unknown codes are left out), by code."""
+    if not codes:
+        return {}
+    return {d.code: d for d in db.session.scalars(sa.select(Destination).where(Destination.code.in_(codes)))}
+
+
+def consented(codes: list[str], consents: dict | None) -> list[str]:
+    """Of ``codes``, in order, those a document may go to: every internal destination, and an external
+    one only when the resident ticked its consent (``consents[code]`` is true)."""
+    found = by_codes(codes)
+    consents = consents or {}
+    return [code for code in codes if code in found and (not found[code].external or consents.get(code) is True)]
 
 
 def active() -> list[Destination]:

@@ -44,6 +44,9 @@ class Destination(CreatedAtMixin, Base):
     pending_change: Mapped[dict | None] = mapped_column(sa.JSON)
     #: The administrator who asked for ``pending_change`` (who may not confirm it).
     change_requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
+    #: Outside the city government (法務局, a private care office): documents go there only with the
+    #: resident's consent, asked on the check page and recorded with the submission.
+    external: Mapped[bool] = mapped_column(default=False)
 
     def name(self, locale: str) -> str:
         return self.name_en if locale == "en" else self.name_ja

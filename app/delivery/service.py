@@ -28,15 +28,6 @@ def deliveries_for(submission_id: int) -> list[Delivery]:
     ))
 
 
-def sent_summary(submission_id: int, locale: str = "ja") -> list[dict]:
-    """For the resident: where the document went and when — the office's name only, never a number or
-    address — as [{name, sent_at}], sent deliveries only."""
-    return [
-        {"name": delivery.destination.name(locale), "sent_at": delivery.sent_at}
-        for delivery in deliveries_for(submission_id) if delivery.state == "sent"
-    ]
-
-
 def visible_to(staff: Staff):
     """A filter on Delivery: all for administrators, else the deliveries of the staff's office's forms."""
     if staff.has_role("admin"):

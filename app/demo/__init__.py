@@ -7,12 +7,14 @@ free; the tests file their cases with the same ``fill``. Stands outside the laye
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app
 
+from app import jp
 from app.accounts.models import Resident
 from app.accounts.service import hash_password
 from app.accounts.staff_service import find_staff
@@ -32,6 +34,16 @@ from app.workflow import service as workflow
 # bandit B105: the demo's published password; demo seed is refused in production
 DEMO_PASSWORD = "madoguchi-demo-2026"  # nosec B105
 DEMO_RESIDENTS = [("hanako@example.jp", "ja"), ("taro@example.jp", "ja"), ("emma@example.com", "en")]
+#: hanako consents to every receiver outside the city government her forms name (the care office gets her
+#: 転居届, the legal affairs bureau her 印鑑登録証明書 by fax); taro consents to none.
+HANAKO_CONSENTS = {"tenkyo": {"kaigo-hikari": True}, "inkan-shomei": {"homukyoku": True}}
+#: Who approves each step of a demo route, in order (four eyes: a different person at each step).
+ROUTE_STAFF = {
+    "juminhyo": ("suzuki@city.example.lg.jp", "kacho.shimin@city.example.lg.jp"),
+    "inkan-shomei": ("suzuki@city.example.lg.jp", "kacho.shimin@city.example.lg.jp"),
+    "tenkyo": ("suzuki@city.example.lg.jp", "tanaka@city.example.lg.jp", "kacho.zeimu@city.example.lg.jp",
+               "kacho.fukushi@city.example.lg.jp", "kacho.shimin@city.example.lg.jp"),
+}
 
 
 def seed(catalogue_dirs: list[Path], references) -> Iterator[str]:
@@ -78,7 +90,7 @@ def _submissions(residents: list[Resident]) -> None:
     hanako, taro, emma = residents
     for index, form in enumerate(forms):
         submitted = fill(hanako, form.slug)
-        service.submit(submitted)
+        service.submit(submitted, HANAKO_CONSENTS.get(form.slug))
         if index == 0:
             withdrawn = fill(taro, form.slug)
             service.submit(withdrawn)
@@ -88,8 +100,19 @@ def _submissions(residents: list[Resident]) -> None:
     # More 住民票 requests for the decisions above, a half-filled draft to resume, and one in English.
     for resident in (emma, hanako, taro):
         service.submit(fill(resident, "juminhyo"))
+    if any(form.slug == "tenkyo" for form in forms):
+        service.submit(_late_move(emma))
     if forms:
         service.start_draft(hanako, forms[-1].slug)
+
+
+def _late_move(resident: Resident) -> Submission:
+    """A 転居届 filed three weeks after the move: accepted, and shown as 届出期間経過 to staff."""
+    draft = fill(resident, "tenkyo")
+    moved = jp.today_jst() - dt.timedelta(days=21)
+    draft.answers = {**draft.answers, "move_date": moved.isoformat()}
+    db.session.flush()
+    return draft
 
 
 def _decisions() -> None:
@@ -102,6 +125,16 @@ def _decisions() -> None:
         .order_by(Submission.id)
     ).all()
     plans = ["approve", "return", "reject", "first_step"]
+    # hanako's 転居届 and 印鑑登録証明書 (delivered where she consented), and taro's 転居届 (he did not).
+    for email, slug in (("hanako@example.jp", "tenkyo"), ("hanako@example.jp", "inkan-shomei"),
+                        ("taro@example.jp", "tenkyo")):
+        submission = db.session.scalar(
+            sa.select(Submission).join(FormVersion).join(Resident, Resident.id == Submission.resident_id)
+            .where(Submission.state == State.IN_REVIEW, FormVersion.slug == slug, Resident.email == email)
+            .order_by(Submission.id).limit(1))
+        if submission is not None:
+            for member in ROUTE_STAFF[slug]:
+                _approve_and_seal(submission.id, find_staff(member))
     for submission, plan in zip(in_review, plans, strict=False):
         if plan == "approve":
             _approve_and_seal(submission.id, clerk)

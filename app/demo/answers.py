@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from app import jp
 from app.accounts.models import Resident
 from app.catalogue.definition import is_shown
 from app.submissions import service
+from app.submissions.date_bounds import date_problem, date_warning
 from app.submissions.filling import attachment_answer
 from app.submissions.models import Submission
 
@@ -40,14 +44,24 @@ def fill(resident: Resident, slug: str) -> Submission:
     return draft
 
 
+def _demo_date(field: dict) -> str:
+    """A birth-date-like day when the field allows one, else a recent day (a move a few days ago), else a
+    day soon: always within the field's bounds and clear of its warnings."""
+    today = jp.today_jst()
+    for day in (dt.date(1958, 5, 1), today - dt.timedelta(days=3), today, today + dt.timedelta(days=7)):
+        if date_problem(field, day, today) is None and date_warning(field, day, today) is None:
+            return day.isoformat()
+    return today.isoformat()
+
+
 def demo_value(field: dict):
     kind = field["type"]
     options = [option["value"] for option in field.get("options", [])]
     samples = {
         "text": "市民課窓口で受け取ります",
         "textarea": "窓口のデモです。",
-        "number": max(1, field.get("min") or 1),
-        "date": "1958-05-01",
+        "number": max(1, field.get("min") or 1) if kind == "number" else None,
+        "date": _demo_date(field) if kind == "date" else None,
         "name": {"family": "山田", "given": "花子", "family_kana": "ヤマダ", "given_kana": "ハナコ"},
         "postcode": "100-0001",
         "address": "東京都千代田区千代田1-1",

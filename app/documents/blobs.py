@@ -1,9 +1,11 @@
-"""The one content-addressed store of bytes: rendered and sealed documents, and uploaded attachments.
+"""The one content-addressed store of bytes: rendered and sealed documents, images of their pages (for
+verification), and uploaded attachments.
 
 Bytes are stored under their SHA-256 in the instance folder, one folder per kind
-(``documents/ab/<sha256>.pdf``, ``uploads/ab/<sha256>``). A write goes to a temporary file that is
-fsynced and renamed, so a crash leaves the old state or the new one, never half a file; writing the
-same bytes again is a no-op. A read checks the hash: what comes back is exactly what was stored.
+(``documents/ab/<sha256>.pdf``, ``pages/ab/<sha256>.png``, ``uploads/ab/<sha256>``). A write goes to a
+temporary file that is fsynced and renamed, so a crash leaves the old state or the new one, never half a
+file; writing the same bytes again is a no-op. A read checks the hash: what comes back is exactly what
+was stored.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from flask import current_app
 from app.durable_files import write_atomically
 
 #: kind → (folder in the instance path, file suffix).
-KINDS = {"documents": ("documents", ".pdf"), "uploads": ("uploads", "")}
+KINDS = {"documents": ("documents", ".pdf"), "uploads": ("uploads", ""), "pages": ("pages", ".png")}
 
 
 class BlobCorrupted(RuntimeError):

@@ -24,13 +24,19 @@ class Document(CreatedAtMixin, Base):
     kind: Mapped[str] = mapped_column(sa.String(10))
     #: The submission's round when rendered: a resubmitted case gets a new approval document.
     round: Mapped[int] = mapped_column(default=0)
-    #: 16 Crockford base32 characters (80 bits from a CSPRNG), printed grouped on every page.
-    verification_code: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    #: 16 Crockford base32 characters (80 bits from a CSPRNG), printed grouped on every page of a document
+    #: that carries seals. None for a receipt: a copy of what was filed has nothing to verify, so it
+    #: prints no code (receipts rendered before this rule kept theirs; /verify says what they are).
+    verification_code: Mapped[str | None] = mapped_column(sa.String(16), unique=True)
     #: 'current' or 'superseded' (a return made the answers change; the old seals stay in history).
     state: Mapped[str] = mapped_column(sa.String(12), default="current")
     #: Set when rendering failed (a limit was hit); shown to staff on the case page.
     render_error: Mapped[str | None] = mapped_column(sa.Text)
     superseded_at: Mapped[dt.datetime | None]
+    #: What the document printed, as text: ``[{title, rows: [{label, value, items}]}]``, kept when it is
+    #: rendered so that verification shows exactly what the paper must say, whatever later code or
+    #: catalogue versions would print. None for documents rendered before it was kept.
+    printed: Mapped[list | None] = mapped_column(sa.JSON(none_as_null=True))
 
     revisions: Mapped[list[DocumentRevision]] = relationship(
         back_populates="document", order_by="DocumentRevision.seq", cascade="all, delete-orphan"
@@ -52,5 +58,8 @@ class DocumentRevision(CreatedAtMixin, Base):
     size: Mapped[int]
     #: 'rendered' (with its empty signature fields), 'seal:<field name>' or 'org-seal'.
     reason: Mapped[str] = mapped_column(sa.String(80))
+    #: SHA-256 of a PNG image of each page of this revision (blob kind "pages"), rendered by the worker
+    #: after a seal; None until then.
+    page_images: Mapped[list | None] = mapped_column(sa.JSON(none_as_null=True))
 
     document: Mapped[Document] = relationship(back_populates="revisions")

@@ -40,13 +40,18 @@ def current_document(submission_id: int, kind: str = "approval") -> Document | N
     )
 
 
-def new_document(submission_id: int, kind: str, round_: int) -> Document:
-    """A new current document of ``kind`` with its own verification code; the previous one is superseded."""
+def new_document(submission_id: int, kind: str, round_: int, *, printed: list | None = None,
+                 verifiable: bool = True) -> Document:
+    """A new current document of ``kind``; the previous one is superseded.
+
+    ``verifiable``: it carries seals, so it gets its own verification code to print. ``printed``: what it
+    prints, as text (kept for verification).
+    """
     for old in db.session.scalars(sa.select(Document).where(
             Document.submission_id == submission_id, Document.kind == kind, Document.state == "current")):
         old.state, old.superseded_at = "superseded", utcnow()
-    document = Document(submission_id=submission_id, kind=kind, round=round_,
-                        verification_code=codes.new_verification_code())
+    document = Document(submission_id=submission_id, kind=kind, round=round_, printed=printed,
+                        verification_code=codes.new_verification_code() if verifiable else None)
     db.session.add(document)
     db.session.flush()
     return document
@@ -58,6 +63,17 @@ def record_render_failure(submission_id: int, round_: int, reason: str) -> Docum
     document.render_error = reason[:500]
     db.session.flush()
     return document
+
+
+def store_page_images(revision: DocumentRevision, images: list[bytes]) -> None:
+    """Keep PNG images of a revision's pages (content-addressed, like the PDF). Flushes."""
+    revision.page_images = [blobs.put("pages", image) for image in images]
+    db.session.flush()
+
+
+def page_image(sha256: str) -> bytes:
+    """One stored page image, checked against its hash."""
+    return blobs.get("pages", sha256)
 
 
 def document_by_code(code: str) -> Document | None:

@@ -1,11 +1,14 @@
-"""Japanese input rules: what residents and staff type, normalised and checked. Imports nothing of the app.
+"""Japanese input rules: what residents and staff type, normalised and checked. Imports nothing of the app
+but Core.
 
 Postcodes (with an offline address lookup), phone numbers, e-mail addresses, kana, numbers and My
-Number (``rules``); dates in 和暦 and 西暦 (``wareki``); full- and half-width folding (``widths``); what
-an uploaded file really is (``uploads``). Every check raises ``InvalidValue`` with a polite message
-that says how to fix the answer. Everything is re-exported here: ``from app import jp``.
+Number (``rules``); dates in 和暦 and 西暦 (``wareki``); today in Japan and dates relative to it
+(``dates``); full- and half-width folding (``widths``); what an uploaded file really is (``uploads``).
+Every check raises ``InvalidValue`` with a polite message that says how to fix the answer. Everything
+is re-exported here: ``from app import jp``.
 """
 
+from app.jp.dates import add_months, resolve_bound, shift, today_jst
 from app.jp.errors import InvalidValue
 from app.jp.rules import (
     lookup_postcode,
@@ -43,8 +46,9 @@ from app.jp.widths import DASHES, normalise_digits, normalise_text, to_half_widt
 
 __all__ = [
     "CALENDARS", "DASHES", "ERAS", "MAX_UPLOAD_BYTES", "UPLOAD_KINDS", "WESTERN", "Era", "InvalidValue",
-    "check_upload", "content_type_for", "date_from_parts", "date_to_parts", "era_of", "extension_for",
+    "add_months", "check_upload", "content_type_for", "date_from_parts", "date_to_parts", "era_of", "extension_for",
     "format_date", "kind_for_content_type", "lookup_postcode", "mask_mynumber", "mynumber_check_digit",
     "normalise_digits", "normalise_text", "parse_date", "parse_email", "parse_integer", "parse_kana", "parse_phone",
-    "parse_postcode", "sniff_upload", "to_half_width_ascii", "to_wareki", "validate_mynumber",
+    "parse_postcode", "resolve_bound", "shift", "sniff_upload", "to_half_width_ascii", "to_wareki", "today_jst",
+    "validate_mynumber",
 ]  # fmt: skip

@@ -28,9 +28,10 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from app import jp
 from app.forms import BaseForm, SubForm
 from app.i18n import localized
+from app.submissions import date_bounds
 
 ERAS = [
-    SelectChoice("", _l("選んでください")),
+    SelectChoice("", _l("選択")),
     SelectChoice("western", _l("西暦")),
     SelectChoice("reiwa", _l("令和")),
     SelectChoice("heisei", _l("平成")),
@@ -133,7 +134,7 @@ def _name_form(spec: dict):
     return type("NameForm", (SubForm,), attrs)
 
 
-def _date_form(spec: dict, label: str):
+def _date_form(spec: dict, label: str, locale: str):
     required = spec.get("required", True)
 
     def validate_day(form, field):
@@ -149,9 +150,15 @@ def _date_form(spec: dict, label: str):
         if not era and len(jp.normalise_digits(parts[0]).strip()) == 4:
             era = "western"  # 「1958」 needs no era to be understood
         try:
-            form.normalised = jp.date_from_parts(era, *parts)
+            day = jp.date_from_parts(era, *parts)
         except jp.InvalidValue as exc:
             raise ValidationError(str(exc.message)) from None
+        # Refused outside the field's bounds (a birth date in the future); warnings come later, on a
+        # valid page (app.submissions.filling), and let the resident go on.
+        problem = date_bounds.date_problem(spec, day, date_bounds.today(), locale, label)
+        if problem is not None:
+            raise ValidationError(str(problem))
+        form.normalised = day
 
     attrs = {
         "era": SelectField(_l("元号"), choices=ERAS, default="", validate_choice=False),
@@ -171,7 +178,7 @@ def build_field(spec: dict, locale: str):
     if kind == "name":
         return FormField(_name_form(spec), label=label, **kwargs)
     if kind == "date":
-        return FormField(_date_form(spec, label), label=label, **kwargs)
+        return FormField(_date_form(spec, label, locale), label=label, **kwargs)
     if kind == "group":
         item_attrs = {sub["name"]: build_field(sub, locale) for sub in spec["fields"]}
         item_form = type(f"Item_{spec['name']}", (SubForm,), item_attrs)

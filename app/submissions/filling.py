@@ -8,6 +8,7 @@ never kept in that plain-text copy.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from enum import StrEnum
 
@@ -15,7 +16,7 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from app import jp
-from app.submissions import service
+from app.submissions import date_bounds, service
 from app.submissions.fields import answers_from_form, form_data_from_answers, page_form_class
 from app.submissions.models import Attachment, Submission
 
@@ -31,6 +32,7 @@ class Outcome(StrEnum):
     KEPT_FOR_LATER = "kept_for_later"  # "save and leave" with entries that do not pass yet
     INVALID = "invalid"  # show the page with its errors
     MORE_QUESTIONS = "more_questions"  # the answers reveal questions on this same page
+    WARNED = "warned"  # saved, but a date warns (届出期間経過): said on the page; pressing on again goes on
     SAVED = "saved"  # "save and leave" with valid entries
     DONE = "done"  # go on to the next page (or the check page)
 
@@ -53,9 +55,17 @@ def posted_form(fields: list[dict], locale: str, formdata: MultiDict):
     return form
 
 
+#: The hidden inputs of a page that warned: ``<field name>:<ISO date>`` for each warning the resident saw.
+ACKNOWLEDGED = "acknowledged"
+
+
 def post_page(draft: Submission, page: dict, fields: list[dict], form, *, action: str, entries: dict,
-              files: Mapping) -> Outcome:
-    """Apply a page's POST to the draft (flushes). ``entries``: the posted form as lists of values."""
+              files: Mapping, locale: str = "ja") -> Outcome:
+    """Apply a page's POST to the draft (flushes). ``entries``: the posted form as lists of values.
+
+    A date that warns (``warn_before``/``warn_after``) does not stop the answers being saved; the page is
+    shown again once with the warning (``form.date_warnings``), and pressing on with the same date goes on.
+    """
     if action == "back":
         service.save_pending(draft, page, entries)
         return Outcome.BACK
@@ -76,7 +86,27 @@ def post_page(draft: Submission, page: dict, fields: list[dict], form, *, action
     now_visible = service.visible_fields(page, draft.answers)
     if [f["name"] for f in now_visible] != [f["name"] for f in fields]:
         return Outcome.MORE_QUESTIONS
+    if action != "save":
+        warnings = unacknowledged_warnings(fields, draft.answers, entries.get(ACKNOWLEDGED, []), locale)
+        if warnings:
+            form.date_warnings = warnings
+            return Outcome.WARNED
     return Outcome.SAVED if action == "save" else Outcome.DONE
+
+
+def unacknowledged_warnings(fields: list[dict], answers: dict, acknowledged: list[str], locale: str) -> dict:
+    """``{field name: (message, ISO date)}`` for each date of the page that warns and was not yet seen
+    with that same date."""
+    seen = set(acknowledged)
+    found = {}
+    for spec in fields:
+        value = answers.get(spec["name"])
+        if spec["type"] != "date" or not value:
+            continue
+        message = date_bounds.date_warning(spec, dt.date.fromisoformat(value), date_bounds.today(), locale)
+        if message is not None and f"{spec['name']}:{value}" not in seen:
+            found[spec["name"]] = (str(message), value)
+    return found
 
 
 def size_groups(form, fields: list[dict]) -> None:
@@ -106,23 +136,40 @@ def apply_inline_action(form, fields: list[dict], action: str) -> None:
             for data in kept:
                 field_list.append_entry(data)
     elif verb == "lookup" and target in specs:
-        address_spec = specs[target]
-        postcode_field = form[address_spec["lookup_from"]]
-        try:
-            code = jp.parse_postcode(postcode_field.data or "")
-        except jp.InvalidValue as exc:
-            postcode_field.errors = [str(exc.message)]
-            return
-        choices = jp.lookup_postcode(code)
-        if not choices:
-            postcode_field.errors = [
-                _("この郵便番号の住所が見つかりませんでした。番号を確かめるか、住所を直接入力してください。")
-            ]
-        elif len(choices) == 1 or not form[target].data:
-            form[target].data = choices[0]["address"]
-            form[target].lookup_choices = choices if len(choices) > 1 else []
-        else:
-            form[target].lookup_choices = choices
+        look_up_address(form, specs[target])
+
+
+def look_up_address(form, address_spec: dict) -> None:
+    """Fill the address from the postcode (one town), or list the towns (several), or say it was not found.
+
+    The page is drawn again (no JavaScript needed), so the redrawn page puts the focus where the resident
+    goes on (``focus``): on the address with a status message saying what happened, or on the postcode
+    with its error."""
+    target = form[address_spec["name"]]
+    postcode_field = form[address_spec["lookup_from"]]
+    try:
+        code = jp.parse_postcode(postcode_field.data or "")
+    except jp.InvalidValue as exc:
+        postcode_field.errors = [str(exc.message)]
+        postcode_field.focus = True
+        return
+    choices = jp.lookup_postcode(code)
+    if not choices:
+        postcode_field.errors = [
+            _("この郵便番号の住所が見つかりませんでした。番号を確かめるか、住所を直接入力してください。")
+        ]
+        postcode_field.focus = True
+        return
+    target.focus = True
+    if len(choices) == 1:
+        target.data = choices[0]["address"]
+        target.lookup_choices = []
+        target.lookup_message = _("郵便番号から住所を入力しました。続けて、番地と建物名・部屋番号を入力してください。")
+    else:
+        # Several towns share the code: none is chosen for the resident, who writes the right one.
+        target.lookup_choices = choices
+        target.lookup_message = _(
+            "この郵便番号には複数の地域があります。次の中から該当する住所を入力欄にご記入ください。")
 
 
 def take_special_fields(draft: Submission, fields: list[dict], form, files: Mapping) -> tuple[dict, dict]:

@@ -48,6 +48,10 @@ class Submission(CreatedAtMixin, Base):
     current_step: Mapped[int | None]
     #: Pass through the route: 1 at first, +1 on every resubmission after a return.
     round: Mapped[int] = mapped_column(default=0)
+    #: The resident's answer, on the check page, for each external destination of the form: ``{code: true|false}``
+    #: (true: consented to its receiving the approved document). Recorded at each submit and resubmit;
+    #: without a true, no delivery is written for that destination.
+    destination_consents: Mapped[dict | None] = mapped_column(sa.JSON(none_as_null=True))
     #: Set when a counter clerk (窓口職員) entered the form on the resident's behalf (four-eyes rule).
     filed_by_staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 from flask import url_for
 
 from app.accounts.models import Staff
 from app.audit.service import events_for_subject
 from app.extensions import db
-from app.i18n import localized
-from app.submissions import service
+from app.i18n import JST, localized
+from app.submissions import date_bounds, service
 from app.submissions.fields import display_value
 from app.submissions.models import Submission
 
@@ -26,6 +28,8 @@ def answer_rows(submission: Submission, locale: str, *, editable: bool, reveal_s
     definition = submission.form_version.definition
     answers = submission.answers
     sensitive = service.read_sensitive(submission) if reveal_sensitive and submission.sensitive_answers else {}
+    # Warnings of dates count from the day the case was filed (a late 転居届 stays late), else from today.
+    on = submission.submitted_at.astimezone(JST).date() if submission.submitted_at else date_bounds.today()
     sections = []
     for page in service.visible_pages(definition, answers):
         rows = []
@@ -38,6 +42,7 @@ def answer_rows(submission: Submission, locale: str, *, editable: bool, reveal_s
                 "label": localized(field["label"], locale),
                 "value": display_value(field, value, locale, sensitive_value=sensitive.get(field["name"])),
                 "group_items": _group_items(field, value, locale) if field["type"] == "group" and value else None,
+                "warning": _date_warning(field, value, on, locale),
             }
             if field["type"] == "file" and value and attachment_endpoint:
                 row["attachment_url"] = url_for(attachment_endpoint, submission_id=submission.id,
@@ -49,6 +54,13 @@ def answer_rows(submission: Submission, locale: str, *, editable: bool, reveal_s
                                  **{"return": "check"})
         sections.append({"title": localized(page["title"], locale), "rows": rows, "change_url": change_url})
     return sections
+
+
+def _date_warning(field: dict, value, on, locale: str) -> str | None:
+    if field["type"] != "date" or not value:
+        return None
+    message = date_bounds.date_warning(field, dt.date.fromisoformat(value), on, locale)
+    return str(message) if message is not None else None
 
 
 def _group_items(field: dict, items: list[dict], locale: str) -> list[list[tuple[str, str]]]:
@@ -99,6 +111,9 @@ def page_context(draft: Submission, page: dict, fields: list[dict], form, locale
         "fields": [(spec, form[spec["name"]]) for spec in fields],
         "form": form,
         "errors": error_targets(form),
+        # Dates that warn (届出期間経過): {field name: (message, ISO date)}, said once before going on.
+        "warnings": getattr(form, "date_warnings", {}),
+        "acknowledged_field": "acknowledged",
         "attachments": attachments,
         "position": position,
         "page_count": len(pages),

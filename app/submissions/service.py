@@ -24,6 +24,7 @@ from app.extensions import db
 from app.fieldcrypt import decrypt_json, encrypt_json
 from app.jobs.mail import queue_mail
 from app.jobs.queue import enqueue
+from app.submissions import errand
 from app.submissions.models import Attachment, Submission, SubmissionHistory
 from app.submissions.receipts import new_receipt_number
 from app.submissions.signals import submission_withdrawn
@@ -254,17 +255,20 @@ def _applicant_name(submission: Submission) -> str | None:
 ENTER_ROUTE_JOB = "workflow.enter_route"
 
 
-def submit(submission: Submission) -> bool:
-    """Submit a complete draft exactly once (draft → submitted). False if a racing request already did."""
-    return _file(submission, Action.SUBMIT)
+def submit(submission: Submission, consents: dict[str, bool] | None = None) -> bool:
+    """Submit a complete draft exactly once (draft → submitted). False if a racing request already did.
+
+    ``consents``: the resident's answer for each external destination (``app.submissions.receivers``).
+    """
+    return _file(submission, Action.SUBMIT, consents)
 
 
-def resubmit(submission: Submission) -> bool:
+def resubmit(submission: Submission, consents: dict[str, bool] | None = None) -> bool:
     """Send a returned case, with the resident's corrections, back into review (returned → submitted)."""
-    return _file(submission, Action.RESUBMIT)
+    return _file(submission, Action.RESUBMIT, consents)
 
 
-def _file(submission: Submission, action: Action) -> bool:
+def _file(submission: Submission, action: Action, consents: dict[str, bool] | None) -> bool:
     """The conditional UPDATE is the idempotency guard: of two racing requests (a double click, a
     retried POST) only one still sees the row in its old state; the other changes nothing.
     """
@@ -274,7 +278,8 @@ def _file(submission: Submission, action: Action) -> bool:
     from_state = submission.state
     now = utcnow()
     values = {"state": new_state.value, "submitted_at": now, "updated_at": now,
-              "applicant_name": _applicant_name(submission), "decision_message": None}
+              "applicant_name": _applicant_name(submission), "decision_message": None,
+              "destination_consents": dict(consents or {})}
     for _attempt in range(5):
         if action == Action.SUBMIT:
             values["receipt_number"] = new_receipt_number()
@@ -299,11 +304,15 @@ def _file(submission: Submission, action: Action) -> bool:
     entries = _append_history(submission, action.value, from_state)
     # The worker moves the case into review (and, with documents, renders it first).
     enqueue(ENTER_ROUTE_JOB, {"submission_id": submission.id}, idempotency_key=f"enter_route:{submission.id}:{entries}")
-    notify_resident(submission, template="submission_received" if action == Action.SUBMIT else "state_changed",
+    # One receipt mail per filing; entering review (the worker, a moment later) sends none.
+    notify_resident(submission, template="submission_received" if action == Action.SUBMIT else "resubmission_received",
                     history_count=entries)
     # Last: on PostgreSQL the append holds the ledger's lock until commit, so nothing else waits behind it.
     audit(f"submission.{action.value}", actor_type="resident", actor_id=submission.resident_id,
-          subject_type="submission", subject_id=submission.id, data={"from": from_state, "to": submission.state})
+          subject_type="submission", subject_id=submission.id,
+          data={"from": from_state, "to": submission.state,
+                "consented": sorted(code for code, given in values["destination_consents"].items() if given),
+                "declined": sorted(code for code, given in values["destination_consents"].items() if not given)})
     return True
 
 
@@ -325,25 +334,51 @@ def withdraw(submission: Submission) -> None:
     db.session.flush()
 
 
-def notify_resident(submission: Submission, template: str = "state_changed", *,
-                    history_count: int | None = None) -> None:
-    """Tell the resident of a state change by e-mail, in their language (a mail job in this transaction).
+#: The one mail for each state the resident must hear about; entering review is not one of them.
+MAIL_FOR_STATE = {
+    State.SUBMITTED: "submission_received",
+    State.RETURNED: "submission_returned",
+    State.APPROVED: "submission_approved",
+    State.REJECTED: "submission_rejected",
+    State.WITHDRAWN: "submission_withdrawn",
+}
 
+
+def notify_resident(submission: Submission, template: str | None = None, *,
+                    history_count: int | None = None) -> None:
+    """Tell the resident, by e-mail in their language, what they must know of the case's new state (a mail
+    job in this transaction): one mail per thing to know, none when there is nothing (entering review).
+
+    ``template``: a mail of ``templates/mail/`` (default: the state's, ``MAIL_FOR_STATE``);
     ``history_count``: the case's number of history entries, when the caller already knows it.
     """
+    template = template or MAIL_FOR_STATE.get(State(submission.state))
+    if template is None:
+        return
     resident = submission.resident
     if history_count is None:
         history_count = len(submission.history)
     base = current_app.config["MADOGUCHI_BASE_URL"]
+    version = submission.form_version
+    office = version.office
     queue_mail(
         to=resident.email,
         template=template,
         locale=resident.locale,
         idempotency_key=f"{template}:{submission.id}:{submission.state}:{history_count}",
         receipt_number=submission.receipt_number,
-        title=submission.form_version.title(resident.locale),
+        title=version.title(resident.locale),
         state=submission.state,
+        message=submission.decision_message,
         status_url=f"{base}/submissions/{submission.id}",
+        # The page where a returned case is corrected: the check page, with 「変更する」 for each part.
+        fix_url=f"{base}/drafts/{submission.id}",
+        # Called in the mail's own language (queue_mail renders it under the resident's locale).
+        next_steps=lambda decided=False: errand.next_steps(version, submission.answers, submission.submitted_at,
+                                                           decided=decided),
+        office_name=office.name(resident.locale),
+        office_phone=(office.contact or {}).get("phone", ""),
+        office_hours=(office.contact or {}).get("hours"),
     )
 
 

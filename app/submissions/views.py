@@ -23,7 +23,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import get_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, validate_csrf
@@ -33,16 +33,16 @@ from app import security_log
 from app.accounts.session import resident_required
 from app.catalogue.definition import is_shown
 from app.catalogue.service import latest_version
-from app.delivery.service import sent_summary
 from app.documents import service as documents
 from app.errors import InvalidTransition, NotFound
 from app.extensions import csrf, db
 from app.fieldcrypt import decrypt_json, encrypt_json
 from app.forms import ButtonForm
-from app.submissions import filling, service
+from app.submissions import errand, filling, service
 from app.submissions.forms import DeclarationForm
 from app.submissions.models import Submission
 from app.submissions.presenters import answer_rows, error_targets, page_context, staff_accesses
+from app.submissions.receivers import CONSENT_FIELD, consents_from, receivers, receivers_of_case
 from app.submissions.states import State
 
 bp = Blueprint("submissions", __name__)
@@ -76,7 +76,9 @@ def form_start(slug: str):
     version = latest_version(slug)
     if version is None:
         abort(404)
-    return render_template("submissions/start.html", version=version, form=ButtonForm())
+    found = errand.errand(version, None, locale())
+    return render_template("submissions/start.html", version=version, form=ButtonForm(), errand=found,
+                           fee_text=errand.fee_sentence(found["fee"]))
 
 
 @bp.post("/forms/<slug>/start")
@@ -190,12 +192,12 @@ def page(submission_id: int, page_id: str):
         return _render_page(draft, page_spec, fields, form)
 
     outcome = filling.post_page(draft, page_spec, fields, form, action=request.form.get("action", "next"),
-                                entries=entries, files=request.files)
+                                entries=entries, files=request.files, locale=locale())
     if outcome == filling.Outcome.BACK:
         previous, _next = service.neighbour_pages(definition, draft.answers, page_id)
         return redirect(url_for(".page", submission_id=draft.id, page_id=previous["id"]) if previous
                         else url_for(".form_start", slug=draft.form_version.slug))
-    if outcome == filling.Outcome.REDRAWN:
+    if outcome in (filling.Outcome.REDRAWN, filling.Outcome.WARNED):
         return _render_page(draft, page_spec, fields, form)
     if outcome == filling.Outcome.INVALID:
         return _render_page(draft, page_spec, fields, form), 422
@@ -216,11 +218,31 @@ def page(submission_id: int, page_id: str):
 csrf.exempt(page)  # checked inside the view, so an expired token re-shows the entries instead of failing
 
 
-def _documents_of(submission: Submission) -> dict:
-    receipt = documents.current_document(submission.id, "receipt")
-    approval = documents.current_document(submission.id) if submission.state == State.APPROVED else None
-    return {"receipt": receipt if receipt and receipt.latest else None,
-            "approval": approval if approval and approval.latest else None}
+#: What the resident may download, by the name in the address, with the name people see (and the file's).
+RESIDENT_DOCUMENTS = {
+    "receipt": _l("申請内容の控え"),
+    "notice": _l("審査結果のお知らせ"),
+    "approval": _l("電子印つきの決裁済み書類"),
+}
+
+
+def _resident_kinds(submission: Submission) -> list[str]:
+    """The kinds of document this resident may download now: the copy of what was filed at once, the
+    decision's notice once decided, and the sealed document itself only when the form says so."""
+    kinds = ["receipt", "notice"]
+    if submission.state == State.APPROVED and submission.form_version.definition.get("resident_sealed_copy"):
+        kinds.append("approval")
+    return kinds
+
+
+def _documents_of(submission: Submission) -> list[dict]:
+    """``[{kind, name}]`` of the rendered documents the resident may download, in that order."""
+    found = []
+    for kind in _resident_kinds(submission):
+        current = documents.current_document(submission.id, kind)
+        if current is not None and current.latest is not None:
+            found.append({"kind": kind, "name": str(RESIDENT_DOCUMENTS[kind])})
+    return found
 
 
 def _render_page(draft, page_spec, fields, form):
@@ -238,9 +260,17 @@ def check(submission_id: int):
     if missing:
         flash(_("まだ回答していないページがあります。"), "error")
         return redirect(url_for(".page", submission_id=draft.id, page_id=missing[0]["id"]))
-    return render_template("submissions/check.html", draft=draft,
+    return _check_page(draft, DeclarationForm(), ticked=None)
+
+
+def _check_page(draft: Submission, form: DeclarationForm, *, ticked: list[str] | None, errors=(), status=200):
+    """The check page; ``ticked``: the consent boxes as posted (None: as last recorded, unticked at first)."""
+    chosen = consents_from(draft.form_version, ticked) if ticked is not None else draft.destination_consents
+    return render_template("submissions/check.html", draft=draft, form=form, errors=list(errors),
                            rows=answer_rows(draft, locale(), editable=True, reveal_sensitive=True),
-                           form=DeclarationForm(), errors=[])
+                           fee_text=errand.fee_sentence(errand.fee(draft.form_version, draft.answers)),
+                           receivers=receivers(draft.form_version, chosen, locale()),
+                           consent_field=CONSENT_FIELD), status
 
 
 @bp.post("/drafts/<int:submission_id>/submit")
@@ -251,12 +281,12 @@ def submit(submission_id: int):
         return redirect(url_for(".confirmation", submission_id=submission.id))
     resubmitting = submission.state == State.RETURNED
     form = DeclarationForm()
+    ticked = request.form.getlist(CONSENT_FIELD)
     if not form.validate_on_submit():
-        return render_template("submissions/check.html", draft=submission, errors=error_targets(form),
-                               rows=answer_rows(submission, locale(), editable=True, reveal_sensitive=True),
-                               form=form), 422
+        return _check_page(submission, form, ticked=ticked, errors=error_targets(form), status=422)
+    consents = consents_from(submission.form_version, ticked)
     try:
-        service.resubmit(submission) if resubmitting else service.submit(submission)
+        service.resubmit(submission, consents) if resubmitting else service.submit(submission, consents)
     except InvalidTransition:
         missing = service.incomplete_pages(submission)
         flash(_("まだ回答していないページがあります。"), "error")
@@ -271,7 +301,8 @@ def submit(submission_id: int):
 @resident_required
 def confirmation(submission_id: int):
     submission = own_submission(submission_id, editable=False)
-    return render_template("submissions/confirmation.html", submission=submission)
+    steps = errand.next_steps(submission.form_version, submission.answers, submission.submitted_at)
+    return render_template("submissions/confirmation.html", submission=submission, steps=steps)
 
 
 @bp.get("/submissions")
@@ -294,7 +325,9 @@ def status(submission_id: int):
                            form=ButtonForm(),
                            timeline=[h for h in submission.history if not h.internal],
                            documents=_documents_of(submission),
-                           sent=sent_summary(submission.id, locale()),
+                           receivers=receivers_of_case(submission, locale()),
+                           steps=errand.next_steps(submission.form_version, submission.answers, submission.submitted_at,
+                                                   decided=submission.state == State.APPROVED),
                            accesses=staff_accesses(submission))
 
 
@@ -338,16 +371,18 @@ def attachment(submission_id: int, attachment_id: int):
 @bp.get("/submissions/<int:submission_id>/documents/<kind>.pdf")
 @resident_required
 def document(submission_id: int, kind: str):
-    """The resident's copies: the receipt (受付控) at once, the sealed decision once approved."""
+    """The resident's copies, named for what they are: 申請内容の控え at once, 審査結果のお知らせ once
+    decided, and the sealed document only when the form gives it to the resident."""
     submission = own_submission(submission_id, editable=False)
-    if kind not in ("receipt", "approval") or (kind == "approval" and submission.state != State.APPROVED):
+    if kind not in _resident_kinds(submission):
         abort(404)
     current = documents.current_document(submission.id, kind)
     if current is None or current.latest is None:
         abort(404)
     data = documents.read_bytes(current.latest.sha256)
-    return current_app.response_class(data, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{submission.receipt_number}-{kind}.pdf"'})
+    with force_locale("ja"):
+        name = f"{submission.receipt_number}-{RESIDENT_DOCUMENTS[kind]}.pdf"
+    return send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=True, download_name=name)
 
 
 @bp.errorhandler(CSRFError)

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask.cli import AppGroup
 
+from app.catalogue.definition import destination_entries
 from app.delivery.destinations import find as find_destination
 from app.delivery.models import Destination
 from app.documents import fax
@@ -60,8 +61,8 @@ def sealed_document(submission: Submission) -> Document:
 
 def default_destination(submission: Submission) -> Destination | None:
     """The form's first registered destination that has a fax number, else its first one."""
-    found = [d for d in (find_destination(code) for code in submission.form_version.definition.get("destinations")
-                         or []) if d is not None]
+    found = [d for d in (find_destination(entry["code"])
+                         for entry in destination_entries(submission.form_version.definition)) if d is not None]
     return next((d for d in found if d.fax_number), found[0] if found else None)
 
 

@@ -15,7 +15,7 @@ from app.submissions.models import Submission
 from app.submissions.service import ENTER_ROUTE_JOB
 from app.submissions.states import State
 from app.workflow import rendering, sealing, service
-from app.workflow.service import ORG_SEAL_JOB, SEAL_STEP_JOB
+from app.workflow.service import NOTICE_JOB, ORG_SEAL_JOB, SEAL_STEP_JOB
 
 
 def run_enter_route(payload: dict) -> None:
@@ -48,7 +48,15 @@ def run_org_seal(payload: dict) -> None:
     sealing.apply_org_seal(payload["submission_id"])
 
 
+def run_notice(payload: dict) -> None:
+    """The decided case's 審査結果のお知らせ for the resident."""
+    submission = db.session.get(Submission, payload["submission_id"])
+    if submission is not None:
+        rendering.render_notice(submission, documents.render_pool())
+
+
 def register() -> None:
     register_handler(ENTER_ROUTE_JOB, run_enter_route)
     register_handler(SEAL_STEP_JOB, run_seal_step)
     register_handler(ORG_SEAL_JOB, run_org_seal)
+    register_handler(NOTICE_JOB, run_notice)

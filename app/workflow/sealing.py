@@ -13,8 +13,11 @@ import functools
 from flask import current_app
 
 from app.accounts.models import Staff
+from app.catalogue.definition import destination_entries
+from app.delivery.destinations import consented
 from app.delivery.outbox import DeliveryOrder, write_deliveries
 from app.documents import service as documents
+from app.documents.jobs import queue_page_images
 from app.documents.models import Document
 from app.extensions import db
 from app.seals import records
@@ -88,18 +91,27 @@ def apply_org_seal(submission_id: int) -> None:
     _seal(submission, document, ORG_SEAL, seals.current_org_certificate(),
           org_seal_svg(config["MADOGUCHI_MUNICIPALITY"]), lock=True, reason="決裁（公印）", step=ORG_SEAL,
           actor={"organisation": config["MADOGUCHI_ORGANIZATION_ID"]}, approval_id=None, revision_reason=ORG_SEAL)
+    # The final document is what leaves the office (faxes, the resident's copy): verification shows its
+    # pages as images. Rendered by a job of its own, so approving never waits for them. Earlier revisions
+    # stay inside the office, and verification shows their printed text only.
+    queue_page_images(document.latest)
     # The deliveries are written in the transaction that approves: committed together or not at all.
     write_deliveries(delivery_order(submission, document))
     workflow.finish(submission.id)
 
 
 def delivery_order(submission: Submission, document: Document) -> DeliveryOrder:
-    """What the outbox needs to send the sealed document and print its cover sheets, as plain data."""
+    """What the outbox needs to send the sealed document and print its cover sheets, as plain data.
+
+    Its destinations are the form's, less every external one the resident did not consent to: no row is
+    ever written for those (the case page says so)."""
     version = submission.form_version
     revision = document.latest
+    codes = consented([entry["code"] for entry in destination_entries(version.definition)],
+                      submission.destination_consents)
     return DeliveryOrder(
         submission_id=submission.id, document_id=document.id, document_sha256=revision.sha256,
-        destination_codes=list(version.definition.get("destinations") or []), receipt_number=submission.receipt_number,
+        destination_codes=codes, receipt_number=submission.receipt_number,
         form_slug=version.slug, form_title=version.title_ja, verification_code=document.verification_code,
         office_id=version.office_id, office_name=version.office.name_ja,
     )

@@ -27,6 +27,8 @@ from app.workflow.models import Approval, ApprovalState
 OPEN = (ApprovalState.PENDING, ApprovalState.APPROVED)
 SEAL_STEP_JOB = "seals.step"
 ORG_SEAL_JOB = "seals.org"
+#: The resident's 審査結果のお知らせ, rendered by the worker once the case is decided.
+NOTICE_JOB = "workflow.notice"
 #: The organisation seal: its signature field in the document, its revision's reason, its step in the history.
 ORG_SEAL = "org-seal"
 
@@ -323,7 +325,12 @@ def finish(submission_id: int) -> None:
     submission = lock(submission_id)
     submission.decided_at = utcnow()
     _move(submission, Action.APPROVE, actor=None, step_key=ORG_SEAL)
+    _queue_notice(submission)
     db.session.flush()
+
+
+def _queue_notice(submission: Submission) -> None:
+    enqueue(NOTICE_JOB, {"submission_id": submission.id}, idempotency_key=f"notice:{submission.id}:{submission.round}")
 
 
 def return_for_correction(submission_id: int, staff: Staff, message: str) -> None:
@@ -346,6 +353,7 @@ def reject(submission_id: int, staff: Staff, reason: str) -> None:
     submission.decision_message = reason
     submission.decided_at = utcnow()
     _move(submission, Action.REJECT, actor=staff, message=reason, step_key=step_key)
+    _queue_notice(submission)
     db.session.flush()
 
 

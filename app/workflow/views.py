@@ -29,6 +29,7 @@ from app.forms import ButtonForm
 from app.submissions import service as submissions
 from app.submissions.models import Submission
 from app.submissions.presenters import answer_rows
+from app.submissions.receivers import receivers_of_case
 from app.submissions.states import State
 from app.workflow import queue, service
 from app.workflow.forms import CommentForm, ReassignForm, RejectForm, ReturnForm
@@ -106,6 +107,7 @@ def _render_case(submission: Submission, *, revealed: dict | None = None, forms:
         is_overdue=queue.is_overdue(submission),
         needs_code=not staff_service.second_factor_is_fresh(g.staff),
         deliveries=deliveries_for(submission.id),
+        receivers=receivers_of_case(submission, locale),
         document=documents.current_document(submission.id),
     ), status
 

@@ -59,15 +59,18 @@ def wait_for(check, timeout: float = 60.0, interval: float = 0.002, worker: subp
 
 
 def seed(app, count: int) -> tuple[dict, list[int]]:
-    """Staff (clerk, approver) and ``count`` submitted 住民票 requests; the worker puts them into review."""
+    """Staff (clerk, approver) and ``count`` submitted cases of the tests' delivery form (a 市民課 route of
+    two steps and three destinations, consented to); the worker puts them into review."""
     from app.accounts import staff_service
     from app.demo.answers import fill
     from app.extensions import db
     from app.submissions import service as submissions
     from tests.support.accounts import make_resident
+    from tests.support.catalogue import DELIVERY_CONSENTS, sync_test_forms
 
     staff = {}
     with app.app_context():
+        sync_test_forms(db)
         for role in ("clerk", "approver"):
             member, password, secret = staff_service.create_staff(
                 f"{role}@bench.example.lg.jp", f"ベンチ {role}", "shimin", [role], PASSWORD, enrolled=True)
@@ -76,8 +79,8 @@ def seed(app, count: int) -> tuple[dict, list[int]]:
         resident = make_resident(db, "resident@bench.example.jp")
         ids = []
         for _ in range(count):
-            draft = fill(resident, "juminhyo")
-            submissions.submit(draft)
+            draft = fill(resident, "delivery-test")
+            submissions.submit(draft, DELIVERY_CONSENTS)
             ids.append(draft.id)
         db.session.commit()
     return staff, ids

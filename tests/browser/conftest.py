@@ -50,6 +50,27 @@ class LiveServer:
         return self.url + path
 
 
+def buffered(app):
+    """The app with each response read whole before it is sent.
+
+    Werkzeug's development server leaves a static file open when the browser drops the connection
+    mid-response (a page left while its stylesheet loads): it closes the response only after a complete
+    send. The open file is then reported (ResourceWarning) at a random later moment, failing whichever
+    test runs. Reading the response whole first closes the file every time; gunicorn, which serves the
+    app in production, closes it itself.
+    """
+
+    def serve(environ, start_response):
+        iterable = app(environ, start_response)
+        try:
+            return [b"".join(iterable)]
+        finally:
+            if hasattr(iterable, "close"):
+                iterable.close()
+
+    return serve
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     from flask_migrate import upgrade
@@ -64,7 +85,7 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     app = create_app(config)
     with app.app_context():
         upgrade()
-    server = make_server("127.0.0.1", port, app, threaded=True)
+    server = make_server("127.0.0.1", port, buffered(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:

@@ -23,7 +23,7 @@ from playwright.sync_api import expect
 from tests.browser.test_office_return_flow import Axe, prepare, run_worker, staff_sign_in
 from tests.support.browser import DESKTOP, custom_problems, enable_axe
 
-DESTINATION = "上下水道課"  # the 住民票's webhook destination in the built-in catalogue
+DESTINATION = "上下水道課"  # the webhook destination of the tests' delivery form
 DEAD = "送付できませんでした"
 SENT = "送付済み"
 
@@ -37,18 +37,25 @@ class Audit(Axe):
 
 
 def approved_with_a_dead_delivery(app, resident_email: str, base: str) -> tuple[int, str, tuple[str, str, str]]:
-    """The resident's 住民票 request approved and sealed by 市民課, its webhook destination pointing at a
-    path the receiver does not have, and the worker's passes done; plus an administrator of 市民課.
+    """The resident's filing of the tests' delivery form (with consent to its external receivers) approved
+    and sealed by 市民課, its webhook destination pointing at a path the receiver does not have, and the
+    worker's passes done; plus an administrator of 市民課.
 
     Returns (submission id, receipt number, the administrator's (email, password, totp secret)).
     """
     from app.accounts.models import Staff
+    from app.catalogue.service import built_in_catalogue_dir, sync_catalogue
+    from app.cli import catalogue_references
     from app.delivery.models import Destination
     from app.extensions import db
     from app.workflow import service as workflow
+    from tests.support.catalogue import DELIVERY_CONSENTS, TEST_FORMS
     from tests.support.staff import make_staff
 
-    submission_id, receipt, staff = prepare(app, resident_email)
+    with app.app_context():
+        sync_catalogue([built_in_catalogue_dir(), TEST_FORMS], catalogue_references())
+        db.session.commit()
+    submission_id, receipt, staff = prepare(app, resident_email, "delivery-test", DELIVERY_CONSENTS)
     with app.app_context():
         suido = db.session.scalar(sa.select(Destination).where(Destination.code == "suido"))
         suido.webhook_url = f"{base}/dev/webhok"  # the typo: a 404, which no retry can cure
@@ -108,8 +115,11 @@ def test_admin_retries_a_dead_delivery_after_correcting_its_destination(catalogu
     expect(rows).to_have_count(3)
     dead = rows.filter(has_text=DESTINATION)
     expect(dead.get_by_role("cell", name=DEAD, exact=True)).to_be_visible()
-    # The last error, for the person deciding whether to resend; English, and marked so for screen readers.
-    expect(dead.get_by_role("cell", name=re.compile("HTTP 404$"))).to_have_attribute("lang", "en")
+    # The last error in words, for the person deciding whether to resend; the channel's own message behind
+    # 「技術的な詳細」, English and marked so for screen readers.
+    expect(dead).to_contain_text("相手先のシステムが受け取りを断りました")
+    expect(dead.locator("details p")).to_have_attribute("lang", "en")
+    expect(dead.locator("details p")).to_contain_text("HTTP 404")
     retry = dead.get_by_role("button", name=retry_name)
     expect(retry).to_be_visible()
     for sent in ("架空地方法務局 本局", "ひかり居宅介護支援事業所"):
@@ -124,7 +134,7 @@ def test_admin_retries_a_dead_delivery_after_correcting_its_destination(catalogu
     # The case, opened by its receipt number, says which delivery failed.
     rows.get_by_role("link", name=receipt).click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(receipt)
-    items = page.get_by_role("region", name="送付").get_by_role("listitem")
+    items = page.get_by_role("region", name="送付", exact=True).get_by_role("listitem")
     expect(items).to_have_count(3)
     expect(items.filter(has_text=DESTINATION)).to_contain_text(DEAD)
     expect(items.filter(has_text="架空地方法務局 本局")).to_contain_text(SENT)

@@ -39,8 +39,10 @@ def run_worker(app) -> int:
         return pool.submit(run).result(timeout=60)
 
 
-def prepare(app, resident_email: str) -> tuple[int, str, dict[str, tuple[str, str, str]]]:
-    """The seal PKI, a clerk and an approver of 市民課, and the resident's filed 住民票 request.
+def prepare(app, resident_email: str, slug: str = "juminhyo", consents: dict | None = None
+            ) -> tuple[int, str, dict[str, tuple[str, str, str]]]:
+    """The seal PKI, a clerk and an approver of 市民課, and the resident's filed request (a 住民票 by default;
+    ``consents``: the resident's answers for the form's external receivers).
 
     Returns (submission id, receipt number, {role: (email, password, totp secret)}).
     """
@@ -61,10 +63,17 @@ def prepare(app, resident_email: str) -> tuple[int, str, dict[str, tuple[str, st
             _, password, secret = make_staff(db, email, "shimin", [role])
             staff[role] = (email, password, secret)
         resident = db.session.scalar(db.select(Resident).where(Resident.email == resident_email))
-        draft = fill(resident, "juminhyo")  # filing page by page is test_resident_filing.py's
-        submissions.submit(draft)
+        draft = fill(resident, slug)  # filing page by page is test_resident_filing.py's
+        submissions.submit(draft, consents)
         db.session.commit()
         return draft.id, draft.receipt_number, staff
+
+
+def verification_code(app, submission_id: int) -> str:
+    from app.documents import service as documents
+
+    with app.app_context():
+        return documents.current_document(submission_id).verification_code
 
 
 def state_of(app, submission_id: int) -> str:
@@ -201,12 +210,24 @@ def test_clerk_returns_resident_resubmits_and_both_approve(catalogue, new_reside
     run_worker(app)
     assert state_of(app, submission_id) == "approved"
 
-    # The resident reloads the status page: 承認済み, and the sealed document to download.
+    # The resident reloads the status page: 承認済み, what to do now, and the notice of the result to
+    # download (never the internal 決裁文書).
     resident.reload()
     expect(resident.locator("#current-state")).to_have_text("承認済み")
-    download = resident.get_by_role("link", name="決裁済みの書類（電子印つきPDF）をダウンロード")
+    expect(resident.get_by_role("heading", name="次にすること")).to_be_visible()
+    download = resident.get_by_role("link", name="「審査結果のお知らせ」（PDF）をダウンロード")
     expect(download).to_be_visible()
+    expect(resident.get_by_role("link", name=re.compile("決裁"))).to_have_count(0)
     response = resident.request.get(base + download.get_attribute("href"))
     assert response.status == 200 and response.body().startswith(b"%PDF")
+    axe.check(resident, "status, approved")
+
+    # Whoever holds the sealed paper checks it by its code: the page shows what it must say.
+    code = verification_code(app, submission_id)
+    resident.goto(f"{base}/verify/{code}")
+    expect(resident.get_by_role("heading", level=1)).to_have_text("本物の書類です")
+    expect(resident.get_by_role("main")).to_contain_text("お手元の書類と、この画面の内容が同じであることを確かめてください")
+    expect(resident.get_by_role("main")).to_contain_text("日本年金機構")
+    axe.check(resident, "verify, with the document's contents")
 
     axe.assert_clean()

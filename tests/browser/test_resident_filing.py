@@ -52,7 +52,7 @@ def test_resident_files_juminhyo_on_a_phone(catalogue, new_resident, new_page):
 
     # Page 1: 請求する方. The postcode is one digit short.
     expect(page.get_by_role("heading", level=1)).to_have_text("請求する方")
-    expect(page.get_by_text("ステップ 1 / 4")).to_be_visible()
+    expect(page.get_by_text("ステップ 1 / 5")).to_be_visible()
     fill_name(page, "山田", "花子", "ヤマダ", "ハナコ")
     fill_date(page, "昭和", "33", "4", "1")
     page.get_by_label("郵便番号").fill("10000")
@@ -102,6 +102,11 @@ def test_resident_files_juminhyo_on_a_phone(catalogue, new_resident, new_page):
     page.get_by_label("提出先").fill("日本年金機構")
     next_page(page)
 
+    # Page 5: 受け取り方法.
+    expect(page.get_by_role("heading", level=1)).to_have_text("受け取り方法")
+    page.get_by_label("市民課の窓口で受け取る").check()
+    next_page(page)
+
     # 確認画面: everything typed is shown, normalised; submitting needs the declaration.
     expect(page.get_by_role("heading", level=1)).to_have_text("入力内容の確認")
     main = page.get_by_role("main")
@@ -136,9 +141,9 @@ def test_double_click_on_submit_files_once(catalogue, new_resident, new_page, mo
 
     original = service.submit
 
-    def slow_submit(submission):
+    def slow_submit(submission, consents=None):
         time.sleep(0.5)
-        return original(submission)
+        return original(submission, consents)
 
     monkeypatch.setattr(service, "submit", slow_submit)
     email = new_resident("taro")
@@ -194,6 +199,8 @@ def test_filing_works_without_javascript(catalogue, new_resident, new_page):
     next_page(page)  # the revealed question 「その他の使いみち」 is asked on the same page
     expect(page.get_by_label("その他の使いみち")).to_be_visible()
     page.get_by_label("その他の使いみち").fill("奨学金の申請")
+    next_page(page)
+    page.get_by_label("住民登録の住所に郵送で受け取る").check()
     next_page(page)
 
     expect(page.get_by_role("heading", level=1)).to_have_text("入力内容の確認")

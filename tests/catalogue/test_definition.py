@@ -304,3 +304,76 @@ def test_groups_hold_only_simple_fields_with_unique_names():
         "pages[1].fields[1].fields[3].type: a group cannot contain a file field; ask for the upload on its own",
         "pages[1].fields[1].fields[4].type: a group cannot contain a mynumber field; ask for it on its own",
     ]
+
+
+# --- the errand: receivers, fee, ways to receive and pay, date bounds ---------------------------------
+
+
+def test_a_destination_is_a_code_or_a_code_with_purpose_and_legal_basis():
+    why = {"purpose": {"ja": "目的"}, "legal_basis": {"ja": "根拠"}}
+    assert problems_after(lambda d: d.update(destinations=["suido", {"code": "kaigo", **why}])) == []
+    assert problems_after(lambda d: d.update(destinations=[{"code": "kaigo", "purpose": {"ja": "目的"}}])) == [
+        "destinations[0]: {'code': 'kaigo', 'purpose': {'ja': '目的'}} is not a destination: give a code, or a "
+        "mapping of code, purpose and legal_basis"]
+    assert problems_after(lambda d: d.update(destinations=["suido", {"code": "suido", **why}])) == [
+        "destinations[1]: the destination 'suido' is already listed at destinations[0]"]
+
+
+def test_fee_receive_and_payment_must_name_what_exists():
+    def change(d):
+        d["pages"][1]["fields"].append({"name": "copies", "type": "text", "label": {"ja": "通数"}})
+        d["pages"][1]["fields"].append({"name": "how", "type": "radio", "label": {"ja": "受け取り"}, "options": [
+            {"value": "counter", "label": {"ja": "窓口"}}, {"value": "drone", "label": {"ja": "ドローン"}}]})
+        d.update(fee={"per_copy": 300, "copies_field": "copies"},
+                 receive=[{"method": "counter", "office": "nowhere"}, {"method": "post", "bring": {"ja": "印鑑"}}],
+                 receive_field="how", payment=["counter", "online"])
+
+    assert problems_after(change, office_codes={"shimin"}) == [
+        "fee.copies_field: 'copies' is a text field; the number of copies is a number field",
+        "receive[0].office: unknown office 'nowhere'",
+        "receive[1].bring: nothing is brought to receive by post; say it in 'note'",
+        "receive_field: the option 'drone' of 'how' (options[1]) is not a way to receive of this form "
+        "('counter', 'post')",
+    ]
+    assert problems_after(lambda d: d.update(payment=["cash"])) == [
+        "payment[0]: unknown way to pay 'cash'; use 'counter', 'postal_order' or 'online'"]
+
+
+def test_date_bounds_are_dates_or_offsets_and_only_for_dates():
+    def dated(**keys):
+        def change(d):
+            d["pages"][1]["fields"].append({"name": "when", "type": "date", "label": {"ja": "日"}, **keys})
+        return change
+
+    assert problems_after(dated(not_future=True, min="-120y", warn_before="-14d", warning={"ja": "遅れ"})) == []
+    assert problems_after(dated(min="2026-13-01", max="+1w")) == [
+        "pages[1].fields[1].max: '+1w' is not a date bound: give an ISO date (2026-04-01) or an offset from today "
+        "such as -14d, +1m or -120y"]
+    assert problems_after(dated(min="2026-02-30")) == ["pages[1].fields[1].min: '2026-02-30' is not a date"]
+    assert problems_after(dated(min="2027-01-01", max="2026-01-01")) == [
+        "pages[1].fields[1].min: min (2027-01-01) is after max (2026-01-01)"]
+    assert problems_after(dated(not_future=True, max="+0d", warning={"ja": "x"})) == [
+        "pages[1].fields[1].max: give 'not_future' or 'max', not both",
+        "pages[1].fields[1].warning: a warning needs 'warn_before' or 'warn_after'"]
+
+    def on_text(d):
+        d["pages"][1]["fields"][0]["not_future"] = True
+
+    assert problems_after(on_text) == [
+        "pages[1].fields[0].not_future: 'not_future' is not used by fields of type 'text'"]
+    assert problems_after(lambda d: d["pages"][0]["fields"].append(
+        {"name": "n", "type": "number", "label": {"ja": "数"}, "min": "-1d"})) == [
+        "pages[0].fields[2].min: expected a number, got text"]
+
+
+@pytest.mark.parametrize("name", ["juminhyo.v4.yaml", "tenkyo.v4.yaml", "inkan.v4.yaml"])
+def test_the_fourth_versions_say_why_they_collect_and_where_it_goes(name):
+    definition = load(name)
+    assert file_problems(DEFINITIONS / name) == []
+    assert definition["purpose"]["ja"] and definition["purpose"]["en"]
+    for entry in definition.get("destinations") or []:
+        assert entry["purpose"]["en"] and entry["legal_basis"]["en"]
+    births = [f for _page, f in iter_fields(definition) if f["name"].endswith("birth_date")]
+    births += [sub for _page, f in iter_fields(definition) if f["type"] == "group" for sub in f["fields"]
+               if sub["name"].endswith("birth_date")]
+    assert births and all(f.get("not_future") for f in births)

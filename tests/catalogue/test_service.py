@@ -25,10 +25,10 @@ def test_sync_publishes_offices_and_forms_once(db):
     report = sync_catalogue([built_in_catalogue_dir()], catalogue_references())
     assert sorted(report.added["offices"]) == ["fukushi", "kodomo", "shimin", "zeimu"]
     assert sorted(report.forms_added) == [
-        "inkan-shomei@1", "inkan-shomei@2", "inkan-shomei@3", "juminhyo@1", "juminhyo@2", "juminhyo@3",
-        "tenkyo@1", "tenkyo@2", "tenkyo@3"]
+        "inkan-shomei@1", "inkan-shomei@2", "inkan-shomei@3", "inkan-shomei@4", "juminhyo@1", "juminhyo@2",
+        "juminhyo@3", "juminhyo@4", "tenkyo@1", "tenkyo@2", "tenkyo@3", "tenkyo@4"]
     juminhyo = latest_version("juminhyo")
-    source = load_definition_file(built_in_catalogue_dir() / "juminhyo.v3.yaml")
+    source = load_definition_file(built_in_catalogue_dir() / "juminhyo.v4.yaml")
     assert juminhyo.definition == apply_defaults(source)
     assert juminhyo.checksum == canonical_checksum(source)
     assert (juminhyo.title_ja, juminhyo.office.code) == ("住民票の写し等交付請求書", "shimin")
@@ -36,7 +36,7 @@ def test_sync_publishes_offices_and_forms_once(db):
     again = sync_catalogue([built_in_catalogue_dir()], catalogue_references())
     assert again.forms_added == [] and sorted(again.forms_unchanged) == sorted(report.forms_added)
     assert sorted(again.unchanged["offices"]) == ["fukushi", "kodomo", "shimin", "zeimu"]
-    assert count(db, FormVersion) == 9
+    assert count(db, FormVersion) == 12
 
 
 def test_an_edited_published_version_is_refused_and_nothing_is_written(db, tmp_path):
@@ -66,15 +66,15 @@ def test_a_new_version_is_published_beside_the_old_one(db, tmp_path):
     extra = tmp_path / "extra"
     extra.mkdir()
     text = (built_in_catalogue_dir() / "juminhyo.v2.yaml").read_text(encoding="utf-8")
-    (extra / "juminhyo-4.yaml").write_text(text.replace("version: 2", "version: 4"), encoding="utf-8")
+    (extra / "juminhyo-5.yaml").write_text(text.replace("version: 2", "version: 5"), encoding="utf-8")
     shutil.copy(built_in_catalogue_dir() / "tenkyo.v1.yaml", extra / "tenkyo-copy.yaml")  # identical: harmless
     report = sync_catalogue([built_in_catalogue_dir(), extra], catalogue_references())
-    assert report.forms_added == ["juminhyo@4"]
-    assert latest_version("juminhyo").version == 4
+    assert report.forms_added == ["juminhyo@5"]
+    assert latest_version("juminhyo").version == 5
     assert [(form.slug, form.version) for form in published_forms()] == [
-        ("inkan-shomei", 3),
-        ("juminhyo", 4),
-        ("tenkyo", 3),
+        ("inkan-shomei", 4),
+        ("juminhyo", 5),
+        ("tenkyo", 4),
     ]
 
 

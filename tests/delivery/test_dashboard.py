@@ -138,19 +138,19 @@ def test_the_destinations_page_is_for_admins_only(app, db, client):
 def test_catalogue_sync_loads_destinations_before_forms(db, tmp_path):
     report = sync_catalogue([built_in_catalogue_dir()], catalogue_references())
     assert sorted(report.added["destinations"]) == ["homukyoku", "kaigo-hikari", "suido", "zeimusho"]
-    assert {"juminhyo@3", "tenkyo@3", "inkan-shomei@3"} <= set(report.forms_added)
+    assert {"juminhyo@4", "tenkyo@4", "inkan-shomei@4"} <= set(report.forms_added)
     db.session.commit()
 
     folder = tmp_path / "catalogue"
     shutil.copytree(built_in_catalogue_dir(), folder)
     text = (folder / "inkan.v3.yaml").read_text(encoding="utf-8")
     (folder / "inkan.v3.yaml").unlink()
-    (folder / "inkan.v4.yaml").write_text(text.replace("version: 3", "version: 4").replace(
+    (folder / "inkan.v5.yaml").write_text(text.replace("version: 3", "version: 5").replace(
         "destinations: [homukyoku]", "destinations: [homukyoku, kokuzeikyoku]"), encoding="utf-8")
     with pytest.raises(ValidationFailed) as caught:
         sync_catalogue([folder], catalogue_references())
     assert caught.value.errors["problems"] == [
-        f"{folder / 'inkan.v4.yaml'}: destinations[1]: unknown destination 'kokuzeikyoku' "
+        f"{folder / 'inkan.v5.yaml'}: destinations[1]: unknown destination 'kokuzeikyoku' "
         "(known destinations: homukyoku, kaigo-hikari, suido, zeimusho)"]
 
     destinations_file = folder / "destinations.yaml"

@@ -320,10 +320,11 @@ def test_qr_survives_standard_resolution_fax(approval_pdf, write_pdf, tmp_path):
     assert results[0].ec_level == "M"
 
 
-def test_receipt_has_no_seal_boxes_but_qr_and_code_on_every_page(write_pdf, tmp_path):
+def test_receipt_has_no_seal_boxes_no_code_and_no_qr_but_the_receipt_number_on_every_page(write_pdf, tmp_path):
+    """A receipt carries no seal, so it prints nothing that claims it can be verified (no 照合番号, no QR)."""
     rows = [{"label": f"項目{i}", "value": "あいうえお" * 6, "items": None} for i in range(50)]
     ctx = helpers.context(with_route=False, extra_rows=rows)
-    html = helpers.render_template("pdf/receipt.html", **ctx)
+    html = helpers.render_template("pdf/receipt.html", **ctx)  # even given a code, it prints none
     assert 'id="seal-' not in html
     data, boxes = pdf.render_with_boxes(html, attachments=[("answers.json", ANSWERS)], title="受付控")
     assert seal_boxes_only(boxes) == {}
@@ -331,9 +332,10 @@ def test_receipt_has_no_seal_boxes_but_qr_and_code_on_every_page(write_pdf, tmp_
     images = rasterise(path, tmp_path / "r", "-r", "200", "-gray")
     assert len(images) >= 2
     for number, image in enumerate(images, start=1):
-        assert ctx["verification_code"] in pdftotext(path, number)
-        assert _decode(Image.open(image)) == [ctx["verify_url"]]
-    assert "受付控" in pdftotext(path, 1)
+        text = pdftotext(path, number)
+        assert ctx["receipt_number"] in text and "照合番号" not in text and ctx["verification_code"] not in text
+        assert _decode(Image.open(image)) == []
+    assert "申請内容の控え" in pdftotext(path, 1)
 
 
 def test_templates_escape_everything():

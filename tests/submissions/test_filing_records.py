@@ -60,4 +60,4 @@ def test_a_resubmission_counts_the_history_so_far(db, new_case, staff):
     assert len(after.history) == before + 1 and after.history[-1].action == "resubmit"
     keys = keys_for(db, case.id)
     assert f"enter_route:{case.id}:{before + 1}" in keys
-    assert f"state_changed:{case.id}:submitted:{before + 1}" in keys
+    assert f"resubmission_received:{case.id}:submitted:{before + 1}" in keys

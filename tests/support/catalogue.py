@@ -1,14 +1,29 @@
-"""The catalogue in tests: the built-in one synced, and a small valid definition to break one thing at a time."""
+"""The catalogue in tests: the built-in one synced, the tests' own forms (``forms/``), and a small valid
+definition to break one thing at a time."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from app.catalogue.service import built_in_catalogue_dir, sync_catalogue
 from app.cli import catalogue_references
+
+#: Forms of the tests only: ``delivery-test`` (one destination of each channel, two of them external).
+TEST_FORMS = Path(__file__).with_name("forms")
+#: The delivery-test form's external destinations, all consented to.
+DELIVERY_CONSENTS = {"homukyoku": True, "kaigo-hikari": True}
 
 
 def sync_built_in(db):
     """The built-in offices, destinations and forms, as ``flask catalogue sync`` loads them; committed."""
     report = sync_catalogue([built_in_catalogue_dir()], catalogue_references())
+    db.session.commit()
+    return report
+
+
+def sync_test_forms(db):
+    """The built-in catalogue and the tests' own forms; committed."""
+    report = sync_catalogue([built_in_catalogue_dir(), TEST_FORMS], catalogue_references())
     db.session.commit()
     return report
 

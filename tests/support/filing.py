@@ -6,10 +6,13 @@ hiragana for katakana fields), so the normalisation is exercised on every run.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 
+from app import jp
 from app.catalogue.definition import is_shown
+from app.demo.answers import demo_value
 from tests.support.http import csrf_token
 
 TINY_PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
@@ -24,7 +27,11 @@ def typed_value(field: dict) -> dict:
         return {f"{name}-family": "山田", f"{name}-given": "花子", f"{name}-family_kana": "ﾔﾏﾀﾞ",
                 f"{name}-given_kana": "はなこ"}
     if kind == "date":
-        return {f"{name}-era": "showa", f"{name}-year": "３３", f"{name}-month": "5", f"{name}-day": "1"}
+        if not any(key in field for key in ("min", "max", "not_past", "warn_before", "warn_after")):
+            return {f"{name}-era": "showa", f"{name}-year": "３３", f"{name}-month": "5", f"{name}-day": "1"}
+        # A day the field's bounds allow and that warns of nothing (a move a few days ago), typed in 和暦.
+        parts = jp.date_to_parts(dt.date.fromisoformat(demo_value(field)))
+        return {f"{name}-{part}": value for part, value in parts.items()}
     if kind == "group":
         data = {}
         for index in range(max(1, field.get("min_items", 0))):

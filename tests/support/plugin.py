@@ -246,17 +246,18 @@ def applicant(db, catalogue):
 
 @pytest.fixture
 def new_case(db, applicant, pki, run_worker):
-    """new_case(slug, state=...) → a submission brought to ``state`` through the real services.
+    """new_case(slug, state=..., consents=...) → a submission brought to ``state`` through the real services.
 
-    "in_review": submitted, then the worker rendered its document and put it on the route.
+    "in_review": submitted, then the worker rendered its document and put it on the route. ``consents``:
+    the resident's answers for the form's external destinations (none ticked by default).
     """
 
-    def build(slug: str = "juminhyo", state: str = "in_review"):
+    def build(slug: str = "juminhyo", state: str = "in_review", consents: dict | None = None):
         submission = fill(applicant, slug)
         if state == "draft":
             db.session.commit()
             return submission
-        submissions.submit(submission)
+        submissions.submit(submission, consents)
         db.session.commit()
         if state != "submitted":
             run_worker()
@@ -281,10 +282,11 @@ def approve(db, run_worker):
 
 @pytest.fixture
 def approve_case(db, new_case, staff, approve):
-    """approve_case(slug) → a case approved by its clerk and approver and sealed, through the real services."""
+    """approve_case(slug, consents=...) → a case approved by its clerk and approver and sealed, through the
+    real services."""
 
-    def build(slug: str = "juminhyo") -> Submission:
-        submission = new_case(slug, "in_review")
+    def build(slug: str = "juminhyo", consents: dict | None = None) -> Submission:
+        submission = new_case(slug, "in_review", consents)
         for member in ("clerk", "approver"):
             approve(submission.id, staff[member])
         db.session.expire_all()
