@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+import weakref
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -81,6 +82,9 @@ class DatabaseStorage(Storage):
                 cursor.execute("PRAGMA synchronous=NORMAL")
                 cursor.close()
 
+        # A storage owns its pool: close it when the storage goes (a replaced limiter storage, a
+        # short-lived one), not leave its connections to the garbage collector.
+        weakref.finalize(self, self._engine.dispose)
         self._insert = sqlite.insert if sqlite_file else postgresql.insert
         self._sqlite = sqlite_file
         self._table_ready = not sqlite_file

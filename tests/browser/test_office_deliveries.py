@@ -2,7 +2,8 @@
 refuses an approved document (HTTP 404, a permanent failure: the delivery is dead at once), the other
 two deliveries go out. An administrator signs in, finds the dead row on the dashboard (its state in
 words, a 「再送する」 button), corrects the destination's URL on the destinations page (first emptied,
-then not a URL: the error summary comes first in the focus order and names the field), sends the
+then not a URL: the error summary comes first in the focus order and names the field), a second
+administrator confirms the change (four-eyes on where documents go, review L11), the first sends the
 delivery again, and after the worker's pass it shows as sent, on the dashboard and on the case page.
 The destination is left corrected: later tests on the live server send there too, and it answers.
 
@@ -72,6 +73,18 @@ def approved_with_a_dead_delivery(app, resident_email: str, base: str) -> tuple[
     return submission_id, receipt, admin
 
 
+def a_second_administrator(app, receipt: str) -> tuple[str, str, str]:
+    """Another administrator of 市民課, who confirms the first one's change of where documents go."""
+    from app.extensions import db
+    from tests.support.staff import make_staff
+
+    email = f"admin2-{receipt}@city.example.jp".lower()
+    with app.app_context():
+        _, password, secret = make_staff(db, email, "shimin", ["admin"])
+        db.session.commit()
+    return email, password, secret
+
+
 def delivery_states(app, submission_id: int) -> dict[str, tuple[str, int]]:
     """{destination code: (state, attempts)} of the submission's deliveries."""
     from app.delivery.models import Delivery, Destination
@@ -101,6 +114,8 @@ def test_admin_retries_a_dead_delivery_after_correcting_its_destination(catalogu
     # The button's name carries the row (visually hidden), so that a list of buttons tells them apart.
     retry_name = re.compile(rf"^再送する\s*：{receipt} {DESTINATION}$")
     audit = Audit()
+
+    second_admin = a_second_administrator(app, receipt)
 
     page = new_page(viewport=DESKTOP)
     enable_axe(page.context)
@@ -185,9 +200,21 @@ def test_admin_retries_a_dead_delivery_after_correcting_its_destination(catalogu
     url_field.fill(f"{base}/dev/webhook")
     page.get_by_role("button", name="保存する").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("送付先の管理")
-    expect(page.get_by_role("main")).to_contain_text(f"送付先「{DESTINATION}」を更新しました。")
-    expect(destinations.get_by_role("row").filter(has_text=DESTINATION)).to_contain_text(f"{base}/dev/webhook")
-    audit.check(page, "destinations, saved")
+    # Where documents go changes only when a second administrator confirms it (review L11).
+    expect(page.get_by_role("main")).to_contain_text(f"送付先「{DESTINATION}」の変更を受け付けました。")
+    expect(page.get_by_role("main")).to_contain_text("ご自身が依頼した変更は、別の管理者が確認します。")
+    expect(destinations.get_by_role("row").filter(has_text=DESTINATION)).to_contain_text(f"{base}/dev/webhok")
+    audit.check(page, "destinations, change waiting")
+
+    second = new_page(viewport=DESKTOP)
+    enable_axe(second.context)
+    staff_sign_in(second, app, base, second_admin)
+    second.get_by_role("navigation", name="職員メニュー").get_by_role("link", name="送付先の管理").click()
+    second.get_by_role("button", name=re.compile(rf"^確認して反映する\s*：{DESTINATION}$")).click()
+    expect(second.get_by_role("main")).to_contain_text(f"送付先「{DESTINATION}」の変更を確認し、反映しました。")
+    confirmed = second.get_by_role("table", name=re.compile(r"^送付先の一覧"))
+    expect(confirmed.get_by_role("row").filter(has_text=DESTINATION)).to_contain_text(f"{base}/dev/webhook")
+    audit.check(second, "destinations, confirmed by a second administrator")
 
     # Back on the dashboard: 再送する, confirmed on the page; the worker's pass delivers it.
     page.get_by_role("navigation", name="職員メニュー").get_by_role("link", name="送付の状況").click()

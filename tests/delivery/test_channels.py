@@ -7,7 +7,6 @@ import email
 import email.policy
 import io
 import json
-from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -222,7 +221,10 @@ def test_the_resident_sees_where_it_went_by_office_name_only(app, db, approved, 
     assert [d.state for d in deliveries_for(approved.id)] == ["sent"] * 3
 
 
-def test_a_deactivated_destination_goes_dead_visibly(app, db, approved, smtp_server, webhook, run_worker):
+def test_a_deactivated_destination_goes_dead_visibly(app, db, approved, smtp_server, webhook, run_worker,
+                                                     tmp_path, monkeypatch):
+    # A spool folder of its own: the session's is shared with earlier tests that spool faxes.
+    monkeypatch.setitem(app.config, "MADOGUCHI_SPOOL_PATH", str(tmp_path / "spool"))
     point_webhook(db, webhook.url)
     by_code(db, approved, "homukyoku").destination.is_active = False
     db.session.commit()

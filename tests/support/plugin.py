@@ -127,6 +127,24 @@ def app(tmp_path_factory, database_url):
         _db.engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+def _limiter_storage_kept():
+    """Flask-Limiter keeps one storage per extension, not per app: every ``create_app`` (a test's own
+    app under a production configuration, the migration tests' throw-away database) points the shared
+    ``limiter`` at that app's counters. Put back the session app's storage after such a test and close
+    the other's connections, or later tests count in (or fail to reach) a dropped database.
+    """
+    kept = (limiter._storage, limiter._limiter)  # noqa: SLF001 (no public way to restore them)
+    yield
+    if kept[0] is None or limiter._storage is kept[0]:
+        return
+    replaced = limiter._storage
+    limiter._storage, limiter._limiter = kept
+    engine = getattr(replaced, "_engine", None)
+    if engine is not None:
+        engine.dispose()
+
+
 @pytest.fixture
 def app_ctx(app):
     with app.app_context():
