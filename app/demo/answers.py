@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 from app.accounts.models import Resident
 from app.catalogue.definition import is_shown
 from app.submissions import service
@@ -28,7 +30,7 @@ def fill(resident: Resident, slug: str) -> Submission:
             if not is_shown(field.get("show_if"), {**answers, **values}):
                 continue
             if field["type"] == "file":
-                attachment = service.store_attachment(draft, field, "ininjo.pdf", DEMO_PDF)
+                attachment = service.store_attachment(draft, field, "ininjo.pdf", io.BytesIO(DEMO_PDF))
                 values[field["name"]] = attachment_answer(attachment)
             elif field["type"] == "mynumber":
                 sensitive[field["name"]] = DEMO_MYNUMBER

@@ -18,7 +18,7 @@ from flask import current_app
 
 from app.db import intending_to_write
 from app.extensions import db
-from app.jobs import mail, queue, wakeup
+from app.jobs import faults, mail, queue, wakeup
 from app.jobs.models import Job
 
 #: kind → handler(payload).
@@ -57,6 +57,7 @@ def run_job(job: Job) -> None:
     handler = HANDLERS.get(job.kind)
     payload = dict(job.payload)
     job_id, kind = job.id, job.kind
+    faults.job_attempt.set(job.attempts)
     # End the claim's transaction before the slow part: a send must never hold a lock.
     db.session.commit()
     try:

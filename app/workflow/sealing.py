@@ -1,9 +1,11 @@
 """Applying seals in the worker: a step's seal, then the organisation seal that locks the document.
 
 Each runs in its job's one transaction: the seal record, the new document revision and the workflow's
-next move commit together (the worker commits). The PDF bytes are written (content-addressed) before
-the commit, so a crash leaves at worst an orphaned file, never a record that names missing bytes. A
-retried job finds its approval already complete and does nothing.
+next move commit together (the worker commits). The PDF bytes are stored (content-addressed) before
+the commit: in the database backend in the same transaction, in the filesystem backend as a file, so a
+crash leaves at worst an orphaned file, never a record that names missing bytes. A retried job finds
+its approval already complete and does nothing; a job whose worker died mid-seal is taken over after
+its lease and seals once.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from app.delivery.outbox import DeliveryOrder, write_deliveries
 from app.documents import service as documents
 from app.documents.models import Document
 from app.extensions import db
+from app.jobs.faults import fault_point
 from app.seals import records
 from app.seals import service as seals
 from app.seals.imprint import org_seal_svg
@@ -61,6 +64,8 @@ def _seal(submission: Submission, document: Document, field_name: str, certifica
         signed_revision_sha256=revision.sha256,
     )
     record.result_revision_sha256 = documents.add_revision(document, signed, revision_reason).sha256
+    if revision.seq == 1:  # the document's first seal
+        fault_point("mid_seal")  # TEST ONLY (app/jobs/faults.py): killed before the job commits
 
 
 def apply_step_seal(approval_id: int) -> None:
