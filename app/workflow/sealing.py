@@ -37,7 +37,8 @@ def _stamp(svg: str) -> bytes:
     """The imprint's appearance as a PDF, rendered once per worker process and imprint (name, office, date).
 
     Rendering the SVG with WeasyPrint costs more than the signature itself; the bytes depend only on the
-    SVG text (the date is in it), so a cached copy shows exactly what a fresh render would.
+    SVG text (the date is in it), so a cached copy shows exactly what a fresh render would. Each worker
+    (on any node) keeps its own: a miss only costs the render.
     """
     from app.documents.stamp import stamp_pdf  # WeasyPrint: only the worker renders
 
