@@ -148,21 +148,16 @@ class DatabaseBackend:
         return True
 
     def chunks(self, kind: str, sha256: str) -> Iterator[bytes]:
-        """One chunk per query: small documents cost one round trip (the header comes with chunk 0), and a
+        """One chunk per query: small documents cost one round trip (the size comes with chunk 0), and a
         large blob is never one result set held whole by the driver."""
-        first = db.session.execute(
-            sa.select(Blob.size, BlobChunk.data).join(BlobChunk, sa.and_(BlobChunk.kind == Blob.kind,
-                                                                         BlobChunk.sha256 == Blob.sha256))
-            .where(Blob.kind == kind, Blob.sha256 == sha256, BlobChunk.seq == 0)
-        ).first()
+        first = _first_chunk(kind, sha256)
         if first is None:
             raise BlobMissing(f"{kind} {sha256} is not in the {self.name} store")
         size, chunk = first
         yield chunk
         seen, seq = len(chunk), 1
         while seen < size:
-            chunk = db.session.scalar(sa.select(BlobChunk.data).where(
-                BlobChunk.kind == kind, BlobChunk.sha256 == sha256, BlobChunk.seq == seq))
+            chunk = _chunk(kind, sha256, seq)
             if chunk is None:
                 raise BlobCorrupted(f"stored {kind} {sha256} lacks chunk {seq}")
             yield chunk
@@ -185,6 +180,38 @@ class DatabaseBackend:
     def delete(self, kind: str, sha256: str) -> None:
         db.session.execute(sa.delete(BlobChunk).where(BlobChunk.kind == kind, BlobChunk.sha256 == sha256))
         db.session.execute(sa.delete(Blob).where(Blob.kind == kind, Blob.sha256 == sha256))
+
+
+_FIRST_CHUNK = ("SELECT b.size, c.data FROM blobs b JOIN blob_chunks c ON c.kind = b.kind AND c.sha256 = b.sha256 "
+                "WHERE b.kind = %s AND b.sha256 = %s AND c.seq = 0")
+_NEXT_CHUNK = "SELECT data FROM blob_chunks WHERE kind = %s AND sha256 = %s AND seq = %s"
+
+
+def _binary_cursor():
+    """A cursor of the session's own connection (same transaction) that takes results in binary: psycopg
+    reads bytea as hex text otherwise, twice the bytes on the wire and a decode, ~6x slower per MiB."""
+    return db.session.connection().connection.driver_connection.cursor(binary=True)
+
+
+def _first_chunk(kind: str, sha256: str) -> tuple[int, bytes] | None:
+    """(the blob's size, chunk 0), or None if there is no such blob."""
+    if db.engine.dialect.name == "postgresql":
+        with _binary_cursor() as cursor:
+            row = cursor.execute(_FIRST_CHUNK, (kind, sha256)).fetchone()
+        return None if row is None else (row[0], bytes(row[1]))
+    return db.session.execute(
+        sa.select(Blob.size, BlobChunk.data).join(BlobChunk, sa.and_(BlobChunk.kind == Blob.kind,
+                                                                     BlobChunk.sha256 == Blob.sha256))
+        .where(Blob.kind == kind, Blob.sha256 == sha256, BlobChunk.seq == 0)).first()
+
+
+def _chunk(kind: str, sha256: str, seq: int) -> bytes | None:
+    if db.engine.dialect.name == "postgresql":
+        with _binary_cursor() as cursor:
+            row = cursor.execute(_NEXT_CHUNK, (kind, sha256, seq)).fetchone()
+        return None if row is None else bytes(row[0])
+    return db.session.scalar(sa.select(BlobChunk.data).where(BlobChunk.kind == kind, BlobChunk.sha256 == sha256,
+                                                             BlobChunk.seq == seq))
 
 
 def _insert_ignoring_duplicates():

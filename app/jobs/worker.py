@@ -60,9 +60,13 @@ def run_job(job: Job) -> None:
     faults.job_attempt.set(job.attempts)
     # End the claim's transaction before the slow part: a send must never hold a lock.
     db.session.commit()
+    if handler is None:
+        # During a rolling upgrade a newer node may enqueue a kind this (older) worker does not know: it is
+        # left for a worker that does, retried with backoff, and dead only after its last attempt.
+        current_app.logger.warning("job %s: no handler for kind %r here; left for another worker", job_id, kind)
+        _record_failure(job_id, f"no handler for job kind {kind!r} in this worker", permanent=False)
+        return
     try:
-        if handler is None:
-            raise queue.PermanentJobFailure(f"no handler for job kind {kind!r}")
         handler(payload)
         queue.mark_done(db.session.get(Job, job_id))
         db.session.commit()
