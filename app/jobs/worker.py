@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -37,6 +38,16 @@ class WorkSource:
 
 
 SOURCES: dict[str, WorkSource] = {}
+
+#: Set by SIGTERM (``request_stop``): the loop finishes the job in hand and exits.
+_stopping = threading.Event()
+
+
+def request_stop(*_signal_args) -> None:
+    """A signal handler for SIGTERM (systemd's stop, a rolling upgrade): finish the job or delivery in hand,
+    claim nothing more, exit. A worker killed instead (SIGKILL, a power cut) loses nothing either: what it
+    held is taken over when its lease runs out, later."""
+    _stopping.set()
 
 
 def register_handler(kind: str, handler: Callable[[dict], None]) -> None:
@@ -95,26 +106,28 @@ def run_due(limit: int | None = None) -> int:
     me = worker_id()
     count = 0
     with intending_to_write():
-        while limit is None or count < limit:
+        while (limit is None or count < limit) and not _stopping.is_set():
             job = queue.claim_next(me)
             if job is None:
                 break
             run_job(job)
             count += 1
         for source in SOURCES.values():
+            if _stopping.is_set():
+                break
             count += source.run(me, limit)
     return count
 
 
 def run_forever(poll_seconds: float | None = None) -> None:
-    """Run passes until stopped; between idle passes, wait for a commit that adds work (app/jobs/wakeup.py),
-    or ``poll_seconds`` for what comes due by the clock (retries, expired leases)."""
+    """Run passes until stopped (``request_stop``); between idle passes, wait for a commit that adds work
+    (app/jobs/wakeup.py), or ``poll_seconds`` for what comes due by the clock (retries, expired leases)."""
     if poll_seconds is None:
         poll_seconds = float(current_app.config["MADOGUCHI_WORKER_POLL_SECONDS"])
     # Listening starts before the first pass: work committed during a pass wakes the wait that follows it.
     waiter = wakeup.waiter(lambda: wakeup.jobs_due() or any(source.due() for source in SOURCES.values()))
     try:
-        while True:
+        while not _stopping.is_set():
             if run_due() == 0:
                 waiter.wait(poll_seconds)
     finally:
