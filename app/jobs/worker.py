@@ -41,13 +41,21 @@ SOURCES: dict[str, WorkSource] = {}
 
 #: Set by SIGTERM (``request_stop``): the loop finishes the job in hand and exits.
 _stopping = threading.Event()
+#: Whether the loop is waiting for work (then a stop need not wait for the wait to end).
+_waiting = threading.Event()
+
+
+class _StopWaiting(Exception):
+    """Raised by ``request_stop`` into an idle worker's wait."""
 
 
 def request_stop(*_signal_args) -> None:
     """A signal handler for SIGTERM (systemd's stop, a rolling upgrade): finish the job or delivery in hand,
-    claim nothing more, exit. A worker killed instead (SIGKILL, a power cut) loses nothing either: what it
-    held is taken over when its lease runs out, later."""
+    claim nothing more, exit; an idle worker exits at once. A worker killed instead (SIGKILL, a power cut)
+    loses nothing either: what it held is taken over when its lease runs out, later."""
     _stopping.set()
+    if _waiting.is_set():
+        raise _StopWaiting()
 
 
 def register_handler(kind: str, handler: Callable[[dict], None]) -> None:
@@ -129,6 +137,17 @@ def run_forever(poll_seconds: float | None = None) -> None:
     try:
         while not _stopping.is_set():
             if run_due() == 0:
-                waiter.wait(poll_seconds)
+                _wait(waiter, poll_seconds)
+    except _StopWaiting:
+        pass  # SIGTERM while idle
     finally:
         waiter.close()
+
+
+def _wait(waiter, poll_seconds: float) -> None:
+    _waiting.set()
+    try:
+        if not _stopping.is_set():
+            waiter.wait(poll_seconds)
+    finally:
+        _waiting.clear()
