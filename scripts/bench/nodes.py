@@ -155,8 +155,8 @@ class Deployment:
         spent = {name: cpu_seconds(pids) - before[name] for name, pids in groups.items()}
         after_children = resource.getrusage(resource.RUSAGE_CHILDREN)
         after_this = resource.getrusage(resource.RUSAGE_SELF)
-        spent["load generator"] = (after_children.ru_utime + after_children.ru_stime - children.ru_utime
-                                   - children.ru_stime)
+        spent["load generator"] = max(0.0, after_children.ru_utime + after_children.ru_stime - children.ru_utime
+                                      - children.ru_stime)
         spent["this script"] = after_this.ru_utime + after_this.ru_stime - this.ru_utime - this.ru_stime
         spent["wall"] = time.perf_counter() - started
         self.cpu.setdefault((workload, topology), []).append(spent)
@@ -300,7 +300,8 @@ def where_the_time_goes(deployment: Deployment) -> None:
     """Per workload and topology: the median round's CPU seconds by process group, as shares of what the
     machine's cores could give in that time."""
     cores = os.cpu_count() or 1
-    print(f"\n== nodes: where the CPU time went (median round; {cores} cores) ==")
+    print(f"\n== nodes: where the CPU time went (median round; {cores} cores; load average now "
+          f"{os.getloadavg()[0]:.1f}: what other programs take is missing from these shares) ==")
     for (workload, topology), rounds in deployment.cpu.items():
         wall = statistics.median(r["wall"] for r in rounds)
         parts = [f"{key} {statistics.median(r[key] for r in rounds) / wall * 100 / cores:.0f}%"
