@@ -1,7 +1,7 @@
 """``flask`` commands: thin wrappers over the services; each command commits once.
 
 Each domain keeps its own group (``staff``, ``audit``, ``seals``, ``submissions``, ``documents``,
-``fax``, ``worker``); this module holds the ``catalogue`` and ``demo`` groups, which put domains
+``fax``, ``blobs``, ``worker``); this module holds the ``catalogue`` and ``demo`` groups, which put domains
 together (the catalogue's reference files come from accounts and delivery), and registers them all.
 """
 
@@ -22,6 +22,7 @@ from app.audit.cli import audit_cli
 from app.catalogue.service import built_in_catalogue_dir, published_forms, sync_catalogue, validate_file
 from app.db import intending_to_write
 from app.delivery import destinations
+from app.documents.cli import blobs_cli
 from app.errors import ValidationFailed
 from app.extensions import db
 from app.jobs.cli import worker_command
@@ -111,6 +112,7 @@ def demo_seed():
 
 def register_cli(app: Flask) -> None:
     seals_cli.add_command(verify)
-    for group in (catalogue_cli, demo_cli, submissions_cli, staff_cli, audit_cli, seals_cli, documents_cli, fax_cli):
+    for group in (catalogue_cli, demo_cli, submissions_cli, staff_cli, audit_cli, seals_cli, documents_cli, fax_cli,
+                  blobs_cli):
         app.cli.add_command(group)
     app.cli.add_command(worker_command)

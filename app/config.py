@@ -41,6 +41,10 @@ ALL_SECRETS = SECRETS_BY_ROLE["cli"]
 MIN_SECRET_LENGTH = 32
 #: The webhook key is the worker's (it signs deliveries) and the development receiver's.
 WEBHOOK_SECRET_ROLES = ("worker", "cli")
+#: TEST ONLY fault points (MADOGUCHI_FAULT_INJECTION): where a worker SIGKILLs itself (app/jobs/faults.py).
+FAULT_POINTS = ("after_claim", "after_send", "mid_seal")
+#: Where the content-addressed blobs live (app/documents/blobs.py).
+BLOB_STORES = ("filesystem", "database")
 
 
 class ConfigurationError(RuntimeError):
@@ -181,8 +185,8 @@ def load_config(overrides: dict | None = None) -> dict:
     fault = overrides.get("MADOGUCHI_FAULT_INJECTION") or env.get("MADOGUCHI_FAULT_INJECTION")
     if fault and is_production:
         raise ConfigurationError("MADOGUCHI_FAULT_INJECTION is for tests only and cannot be set in production")
-    if fault and fault not in ("after_claim", "after_send"):
-        raise ConfigurationError(f"MADOGUCHI_FAULT_INJECTION must be 'after_claim' or 'after_send', not {fault!r}")
+    if fault and fault not in FAULT_POINTS:
+        raise ConfigurationError(f"MADOGUCHI_FAULT_INJECTION must be one of {', '.join(FAULT_POINTS)}, not {fault!r}")
     smtp_url = env.get("SMTP_URL") or None
     if smtp_url and is_production and (problem := _smtp_problem(smtp_url)):
         raise ConfigurationError(problem)
@@ -205,6 +209,12 @@ def load_config(overrides: dict | None = None) -> dict:
         except ValueError:
             raise ConfigurationError(
                 f"MADOGUCHI_A11Y_TESTED_ON must be a date (YYYY-MM-DD), not {tested_on!r}") from None
+    blob_store = overrides.get("MADOGUCHI_BLOB_STORE") or env.get("MADOGUCHI_BLOB_STORE") or "filesystem"
+    if blob_store not in BLOB_STORES:
+        raise ConfigurationError(f"MADOGUCHI_BLOB_STORE must be 'filesystem' or 'database', not {blob_store!r}")
+    # A fax server's spool folder is shared with that server: production names it, a guess in one
+    # node's instance folder would strand the faxes that node's worker spools.
+    spool_path = env.get("MADOGUCHI_SPOOL_PATH") or (None if is_production else str(instance_path / "spool"))
 
     config = {
         "MADOGUCHI_ENV": madoguchi_env,
@@ -237,18 +247,21 @@ def load_config(overrides: dict | None = None) -> dict:
         # Delivery to external offices (app/delivery/outbox.py). The gateway is an e-mail-to-fax
         # address template, e.g. "{number}@fax.example.lg.jp"; without one, development spools faxes.
         "MADOGUCHI_FAX_GATEWAY": env.get("MADOGUCHI_FAX_GATEWAY") or None,
-        "MADOGUCHI_SPOOL_PATH": env.get("MADOGUCHI_SPOOL_PATH") or str(instance_path / "spool"),
+        "MADOGUCHI_SPOOL_PATH": spool_path,
         "MADOGUCHI_WEBHOOK_SECRET": webhook_secret,
         # A worker that has not recorded a send within this time is taken to have died mid-send.
         "MADOGUCHI_DELIVERY_LEASE_SECONDS": float(env.get("MADOGUCHI_DELIVERY_LEASE_SECONDS", "300")),
         "MADOGUCHI_WORKER_POLL_SECONDS": float(env.get("MADOGUCHI_WORKER_POLL_SECONDS", "1")),
-        # TEST ONLY: 'after_claim' or 'after_send' makes the delivery worker SIGKILL itself at that
-        # point, so the crash tests can prove a killed worker loses and half-sends nothing.
-        # Refused in production above.
+        # TEST ONLY: one of FAULT_POINTS makes the worker SIGKILL itself at that point, so the crash
+        # tests can prove a killed worker loses and half-does nothing. Refused in production above.
         "MADOGUCHI_FAULT_INJECTION": fault or None,
         # How many reverse proxies in front of the app set X-Forwarded-For/-Proto (werkzeug ProxyFix):
         # the client address (rate limits, security events) and https come from them. 0: none trusted.
         "MADOGUCHI_TRUSTED_PROXIES": trusted_proxies,
+        # A job whose worker has not finished it within this time is taken to have died: another claims it.
+        "MADOGUCHI_JOB_LEASE_SECONDS": float(env.get("MADOGUCHI_JOB_LEASE_SECONDS", "300")),
+        # 'filesystem' (the instance folder) or 'database' (rows in the one database every node shares).
+        "MADOGUCHI_BLOB_STORE": blob_store,
         **secret_values,
         # Elderly residents fill slowly: the CSRF token lives as long as the session, and the
         # session idles out only after RESIDENT_IDLE_MINUTES (with a warning and a way to extend).

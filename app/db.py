@@ -91,5 +91,11 @@ class Base(DeclarativeBase):
         return f"<{type(self).__name__} {ident}>"
 
 
+def blob_reference(kind: str) -> dict:
+    """``info`` of a column that names a blob of ``kind`` by its SHA-256 (``mapped_column(..., info=...)``):
+    ``flask blobs check`` finds every such column in the metadata, so a new one needs nothing more."""
+    return {"blob_kind": kind}
+
+
 class CreatedAtMixin:
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 
-def write_atomically(path: Path, data: bytes, *, mode: int | None = None) -> None:
-    """Write ``data`` to ``path`` durably; ``mode`` sets the permissions (mkstemp's are 0600)."""
+def write_atomically(path: Path, data: bytes | Iterable[bytes], *, mode: int | None = None) -> None:
+    """Write ``data`` (bytes, or chunks of them) to ``path`` durably; ``mode`` sets the permissions (mkstemp's
+    are 0600). If the chunks raise, nothing is left behind."""
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            for chunk in (data,) if isinstance(data, bytes | bytearray | memoryview) else data:
+                fh.write(chunk)
             fh.flush()
             os.fsync(fh.fileno())
         if mode is not None:

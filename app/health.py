@@ -1,5 +1,10 @@
 """GET /healthz: database reachability and the migration head, as JSON.
 
+Healthy (200) when the database is at this code's head, or ahead of it: during a rolling upgrade the
+migrations of the new release run first (they only add, docs/deploy.md), and the nodes still on the old
+code keep serving until each is replaced. A database behind the code (code deployed before its
+migrations ran) or unreachable is 503: a load balancer takes the node out.
+
 Anyone gets the verdict (``status``, 200 or 503: what a load balancer needs); the details (the
 database's kind, the migration revisions) only a client on this machine: they help an attacker pick
 exploits and tell nobody else anything they need (review L8).
@@ -12,6 +17,7 @@ import ipaddress
 import sqlalchemy as sa
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from flask import Blueprint, current_app, jsonify, request
 
 from app.extensions import db
@@ -31,10 +37,12 @@ def healthz():
         database = "ok"
     except sa.exc.SQLAlchemyError as exc:
         current, database = None, f"error: {type(exc).__name__}"
-    healthy = database == "ok" and current == head
+    state = _migration_state(script, current, head)
+    healthy = database == "ok" and state in ("current", "ahead")
     body = {"status": "ok" if healthy else "degraded"}
     if _local_client():
-        body.update(database=database, dialect=db.engine.dialect.name, migration={"current": current, "head": head})
+        body.update(database=database, dialect=db.engine.dialect.name,
+                    migration={"current": current, "head": head, "state": state})
     return jsonify(body), 200 if healthy else 503
 
 
@@ -43,3 +51,16 @@ def _local_client() -> bool:
         return ipaddress.ip_address(request.remote_addr or "").is_loopback
     except ValueError:
         return False
+
+
+def _migration_state(script: ScriptDirectory, current: str | None, head: str | None) -> str:
+    """'current', 'ahead' (a revision this code does not know: a newer release migrated), or 'behind'."""
+    if current == head:
+        return "current"
+    if current is None:
+        return "behind"
+    try:
+        script.get_revision(current)
+    except CommandError:  # no such revision here
+        return "ahead"
+    return "behind"

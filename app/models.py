@@ -5,7 +5,7 @@ from app.api.lookups import VerificationLookup  # noqa: F401
 from app.audit.models import AuditEvent  # noqa: F401
 from app.catalogue.models import FormVersion  # noqa: F401
 from app.delivery.models import Delivery, Destination  # noqa: F401
-from app.documents.models import Document, DocumentRevision  # noqa: F401
+from app.documents.models import Blob, BlobChunk, Document, DocumentRevision  # noqa: F401
 from app.jobs.models import Job  # noqa: F401
 from app.rate_limits import RateLimitCounter  # noqa: F401
 from app.seals.models import CrlPublication, Imprint, SealCertificate, SealRecord  # noqa: F401

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 
 def test_healthz_reports_database_and_migration_head(client):
     response = client.get("/healthz")
@@ -11,6 +13,24 @@ def test_healthz_reports_database_and_migration_head(client):
     assert body["database"] == "ok"
     assert body["migration"]["head"]
     assert body["migration"]["current"] == body["migration"]["head"]
+    assert body["migration"]["state"] == "current"
+
+
+@pytest.mark.parametrize(("revision", "state", "status"), [("9999", "ahead", 200), ("0001", "behind", 503)])
+def test_healthz_serves_while_a_newer_release_migrated(client, db, revision, state, status):
+    """Rolling upgrades run the migrations first: the nodes still on the older code stay in service."""
+    import sqlalchemy as sa
+
+    head = client.get("/healthz").get_json()["migration"]["head"]
+    with db.engine.begin() as connection:
+        connection.execute(sa.text("UPDATE alembic_version SET version_num = :v"), {"v": revision})
+    try:
+        response = client.get("/healthz")
+        assert response.status_code == status
+        assert response.get_json()["migration"] == {"current": revision, "head": head, "state": state}
+    finally:
+        with db.engine.begin() as connection:
+            connection.execute(sa.text("UPDATE alembic_version SET version_num = :v"), {"v": head})
 
 
 def test_api_errors_are_json_with_a_code(client):

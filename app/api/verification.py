@@ -56,6 +56,8 @@ def _timestamp_roots(root) -> list:
 #: rotated certificate is checked afresh at once, and the time is bounded by the age limit. The
 #: validation is about 270 ms of CPU for three seals while the lookup is a millisecond, and the same
 #: code is looked up again and again (each office that receives a fax, each QR scan of a printout).
+#: Per process, on purpose: with several web nodes each keeps its own, and a miss only costs the
+#: validation, since the key holds everything the report depends on (no node can serve a stale one).
 REPORT_MAX_AGE = 300.0
 REPORT_CACHE_SIZE = 256
 _reports: OrderedDict[tuple, tuple[float, Report]] = OrderedDict()

@@ -3,7 +3,8 @@
 Where documents go changes only with two administrators (four-eyes, review L11): a new destination,
 or a change of its channel, fax number, address, URL or activation, waits in ``pending_change`` until a
 second administrator confirms it. Names, deactivation and marking a destination as outside the city
-(so that it needs the resident's consent) apply at once. Production takes only ``https://`` webhook URLs, never to this machine or a link-local address (cloud metadata).
+(so that it needs the resident's consent) apply at once. Production takes only ``https://`` webhook
+URLs, never to this machine or a link-local address (cloud metadata).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, CreatedAtMixin
+from app.db import Base, CreatedAtMixin, blob_reference
 from app.jobs.models import LeasedWork
 
 #: How a destination receives documents. 'fax_email' goes through an e-mail-to-fax gateway (ITU-T T.37),
@@ -70,7 +70,7 @@ class Delivery(LeasedWork, CreatedAtMixin, Base):
     #: The Message-ID of mail (both e-mail channels), the same on every attempt.
     message_id: Mapped[str | None] = mapped_column(sa.String(255))
     #: The exact sealed revision to send; resends reuse these bytes and never re-render.
-    document_sha256: Mapped[str] = mapped_column(sa.String(64))
+    document_sha256: Mapped[str] = mapped_column(sa.String(64), info=blob_reference("documents"))
     #: What the delivery prints and says, fixed when written (the outbox knows no case).
     receipt_number: Mapped[str] = mapped_column(sa.String(20))
     form_slug: Mapped[str] = mapped_column(sa.String(80))

@@ -19,14 +19,12 @@ idempotency key (and, for mail, the same Message-ID), so the receiver can recogn
 Nothing is ever dropped silently: a row ends 'sent' or 'dead', or waits as 'unknown' for a person.
 
 ``MADOGUCHI_FAULT_INJECTION`` (TEST ONLY; refused in production by app.config) makes the worker
-SIGKILL itself after the claim or after the send, for the crash tests in tests/delivery.
+SIGKILL itself after the claim or after the send (app/jobs/faults.py), for the crash tests in tests/delivery.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import signal
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -38,6 +36,7 @@ from app.delivery.models import Delivery, Destination
 from app.documents import service as documents
 from app.extensions import db
 from app.jobs import mail, queue, wakeup
+from app.jobs.faults import fault_point
 from app.jobs.worker import WorkSource, register_source
 
 
@@ -160,12 +159,6 @@ def claim_next(worker_id: str) -> int | None:
 # ---- sending --------------------------------------------------------------------------------------------
 
 
-def _fault_point(name: str) -> None:
-    # TEST ONLY: see the module docstring. A SIGKILL, not an exception: nothing may clean up.
-    if current_app.config.get("MADOGUCHI_FAULT_INJECTION") == name:
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
 def outgoing_for(delivery: Delivery) -> Outgoing:
     destination = delivery.destination
     data = documents.read_bytes(delivery.document_sha256)  # checks the hash: exactly the sealed bytes
@@ -183,7 +176,7 @@ def outgoing_for(delivery: Delivery) -> Outgoing:
 
 def deliver(delivery_id: int, worker_id: str) -> None:
     """Prepare, send and record one claimed delivery."""
-    _fault_point("after_claim")
+    fault_point("after_claim")
     module = None
     try:
         with only_reading():
@@ -206,7 +199,7 @@ def deliver(delivery_id: int, worker_id: str) -> None:
         current_app.logger.warning("delivery %s failed: %s", delivery_id, exc)
         _record(delivery_id, worker_id, error=f"{type(exc).__name__}: {exc}")
         return
-    _fault_point("after_send")
+    fault_point("after_send")
     _record(delivery_id, worker_id, error=None, reference=reference)
 
 

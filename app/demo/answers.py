@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 from app import jp
 from app.accounts.models import Resident
@@ -32,7 +33,7 @@ def fill(resident: Resident, slug: str) -> Submission:
             if not is_shown(field.get("show_if"), {**answers, **values}):
                 continue
             if field["type"] == "file":
-                attachment = service.store_attachment(draft, field, "ininjo.pdf", DEMO_PDF)
+                attachment = service.store_attachment(draft, field, "ininjo.pdf", io.BytesIO(DEMO_PDF))
                 values[field["name"]] = attachment_answer(attachment)
             elif field["type"] == "mynumber":
                 sensitive[field["name"]] = DEMO_MYNUMBER

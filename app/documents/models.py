@@ -1,4 +1,7 @@
-"""Rendered documents and their revisions. Bytes live in the instance folder under their SHA-256.
+"""Rendered documents and their revisions, and the rows of the database blob store.
+
+A revision's bytes live in the blob store (app/documents/blobs.py) under their SHA-256: the instance
+folder, or the ``blobs`` and ``blob_chunks`` rows below (``MADOGUCHI_BLOB_STORE=database``).
 
 A document is rendered once and never again; each seal is an incremental update stored as a new
 revision, so every revision a seal record names can be fetched and checked byte for byte.
@@ -11,7 +14,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, CreatedAtMixin
+from app.db import Base, CreatedAtMixin, blob_reference
 
 
 class Document(CreatedAtMixin, Base):
@@ -54,7 +57,7 @@ class DocumentRevision(CreatedAtMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     document_id: Mapped[int] = mapped_column(sa.ForeignKey("documents.id"))
     seq: Mapped[int]
-    sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
+    sha256: Mapped[str] = mapped_column(sa.String(64), index=True, info=blob_reference("documents"))
     size: Mapped[int]
     #: 'rendered' (with its empty signature fields), 'seal:<field name>' or 'org-seal'.
     reason: Mapped[str] = mapped_column(sa.String(80))
@@ -63,3 +66,28 @@ class DocumentRevision(CreatedAtMixin, Base):
     page_images: Mapped[list | None] = mapped_column(sa.JSON(none_as_null=True))
 
     document: Mapped[Document] = relationship(back_populates="revisions")
+
+
+class Blob(CreatedAtMixin, Base):
+    """One stored blob of the database backend: content-addressed, so a row never changes once written."""
+
+    __tablename__ = "blobs"
+
+    #: A kind of app.documents.blobs.KINDS ('documents', 'uploads', ...).
+    kind: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    sha256: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+class BlobChunk(Base):
+    """A blob's bytes in pieces of at most CHUNK_SIZE, written and read one at a time: a large upload is
+    never a single parameter (which the driver would copy whole) nor a single value in memory."""
+
+    __tablename__ = "blob_chunks"
+    __table_args__ = (sa.ForeignKeyConstraint(["kind", "sha256"], ["blobs.kind", "blobs.sha256"], ondelete="CASCADE"),)
+
+    kind: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    sha256: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    #: 0, 1, 2, ...: every blob has chunk 0 (empty for empty bytes); only the last may be shorter than CHUNK_SIZE.
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(sa.LargeBinary)

@@ -1,6 +1,9 @@
 """The render pool: one warm child process (WeasyPrint and the fonts loaded once) that renders one
 request at a time under RLIMIT_CPU / RLIMIT_AS and a wall-clock timeout (``app.limited_child``); a render
 that hits a limit raises ``RenderFailed`` and the child is replaced. No Flask imports.
+
+What it keeps warm (fonts, the parsed stylesheet) is each worker's own, whatever node it runs on: a
+fresh worker only pays the warm-up once; it holds nothing another node would need.
 """
 
 from __future__ import annotations

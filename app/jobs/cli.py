@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import signal
+
 import click
 
-from app.jobs.worker import run_due, run_forever
+from app.jobs.worker import request_stop, run_due, run_forever
 
 
 @click.command("worker")
@@ -15,5 +17,7 @@ def worker_command(once: bool):
         count = run_due()
         click.echo(f"ran {count} job(s)")
         return
+    signal.signal(signal.SIGTERM, request_stop)  # finish the job in hand, then exit
     click.echo("worker started; Ctrl-C to stop")
     run_forever()
+    click.echo("worker stopped")

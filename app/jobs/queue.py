@@ -14,13 +14,13 @@ import random
 from collections.abc import Callable
 
 import sqlalchemy as sa
+from flask import current_app
 
 from app.db import utcnow
 from app.extensions import db
 from app.jobs import wakeup
 from app.jobs.models import Job, JobState, LeasedWork
 
-LEASE = dt.timedelta(minutes=5)
 BACKOFF_BASE_SECONDS = 30
 BACKOFF_CAP_SECONDS = 3600
 
@@ -80,10 +80,16 @@ def claim_one(model, claimable, values: dict) -> int | None:
     return None
 
 
+def lease() -> dt.timedelta:
+    """How long a claimed job stays its worker's; past it the worker is taken to have died and another
+    claims the job (``MADOGUCHI_JOB_LEASE_SECONDS``)."""
+    return dt.timedelta(seconds=current_app.config["MADOGUCHI_JOB_LEASE_SECONDS"])
+
+
 def claim_next(worker_id: str) -> Job | None:
     """Claim one due job (committing the claim) or return None."""
     now = utcnow()
-    job_id = claim_one(Job, _claimable(now), {"state": JobState.RUNNING, "lease_until": now + LEASE,
+    job_id = claim_one(Job, _claimable(now), {"state": JobState.RUNNING, "lease_until": now + lease(),
                                                "worker_id": worker_id, "attempts": Job.attempts + 1})
     return None if job_id is None else db.session.get(Job, job_id)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,7 +19,7 @@ from flask import current_app
 
 from app.db import intending_to_write
 from app.extensions import db
-from app.jobs import mail, queue, wakeup
+from app.jobs import faults, mail, queue, wakeup
 from app.jobs.models import Job
 
 #: kind → handler(payload).
@@ -37,6 +38,24 @@ class WorkSource:
 
 
 SOURCES: dict[str, WorkSource] = {}
+
+#: Set by SIGTERM (``request_stop``): the loop finishes the job in hand and exits.
+_stopping = threading.Event()
+#: Whether the loop is waiting for work (then a stop need not wait for the wait to end).
+_waiting = threading.Event()
+
+
+class _StopWaiting(Exception):
+    """Raised by ``request_stop`` into an idle worker's wait."""
+
+
+def request_stop(*_signal_args) -> None:
+    """A signal handler for SIGTERM (systemd's stop, a rolling upgrade): finish the job or delivery in hand,
+    claim nothing more, exit; an idle worker exits at once. A worker killed instead (SIGKILL, a power cut)
+    loses nothing either: what it held is taken over when its lease runs out, later."""
+    _stopping.set()
+    if _waiting.is_set():
+        raise _StopWaiting()
 
 
 def register_handler(kind: str, handler: Callable[[dict], None]) -> None:
@@ -57,11 +76,16 @@ def run_job(job: Job) -> None:
     handler = HANDLERS.get(job.kind)
     payload = dict(job.payload)
     job_id, kind = job.id, job.kind
+    faults.job_attempt.set(job.attempts)
     # End the claim's transaction before the slow part: a send must never hold a lock.
     db.session.commit()
+    if handler is None:
+        # During a rolling upgrade a newer node may enqueue a kind this (older) worker does not know: it is
+        # left for a worker that does, retried with backoff, and dead only after its last attempt.
+        current_app.logger.warning("job %s: no handler for kind %r here; left for another worker", job_id, kind)
+        _record_failure(job_id, f"no handler for job kind {kind!r} in this worker", permanent=False)
+        return
     try:
-        if handler is None:
-            raise queue.PermanentJobFailure(f"no handler for job kind {kind!r}")
         handler(payload)
         queue.mark_done(db.session.get(Job, job_id))
         db.session.commit()
@@ -90,27 +114,40 @@ def run_due(limit: int | None = None) -> int:
     me = worker_id()
     count = 0
     with intending_to_write():
-        while limit is None or count < limit:
+        while (limit is None or count < limit) and not _stopping.is_set():
             job = queue.claim_next(me)
             if job is None:
                 break
             run_job(job)
             count += 1
         for source in SOURCES.values():
+            if _stopping.is_set():
+                break
             count += source.run(me, limit)
     return count
 
 
 def run_forever(poll_seconds: float | None = None) -> None:
-    """Run passes until stopped; between idle passes, wait for a commit that adds work (app/jobs/wakeup.py),
-    or ``poll_seconds`` for what comes due by the clock (retries, expired leases)."""
+    """Run passes until stopped (``request_stop``); between idle passes, wait for a commit that adds work
+    (app/jobs/wakeup.py), or ``poll_seconds`` for what comes due by the clock (retries, expired leases)."""
     if poll_seconds is None:
         poll_seconds = float(current_app.config["MADOGUCHI_WORKER_POLL_SECONDS"])
     # Listening starts before the first pass: work committed during a pass wakes the wait that follows it.
     waiter = wakeup.waiter(lambda: wakeup.jobs_due() or any(source.due() for source in SOURCES.values()))
     try:
-        while True:
+        while not _stopping.is_set():
             if run_due() == 0:
-                waiter.wait(poll_seconds)
+                _wait(waiter, poll_seconds)
+    except _StopWaiting:
+        pass  # SIGTERM while idle
     finally:
         waiter.close()
+
+
+def _wait(waiter, poll_seconds: float) -> None:
+    _waiting.set()
+    try:
+        if not _stopping.is_set():
+            waiter.wait(poll_seconds)
+    finally:
+        _waiting.clear()

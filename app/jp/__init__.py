@@ -22,9 +22,11 @@ from app.jp.rules import (
     validate_mynumber,
 )
 from app.jp.uploads import (
+    HEAD_BYTES,
     MAX_UPLOAD_BYTES,
     UPLOAD_KINDS,
     check_upload,
+    check_upload_head,
     content_type_for,
     extension_for,
     kind_for_content_type,
@@ -45,10 +47,10 @@ from app.jp.wareki import (
 from app.jp.widths import DASHES, normalise_digits, normalise_text, to_half_width_ascii
 
 __all__ = [
-    "CALENDARS", "DASHES", "ERAS", "MAX_UPLOAD_BYTES", "UPLOAD_KINDS", "WESTERN", "Era", "InvalidValue",
-    "add_months", "check_upload", "content_type_for", "date_from_parts", "date_to_parts", "era_of", "extension_for",
-    "format_date", "kind_for_content_type", "lookup_postcode", "mask_mynumber", "mynumber_check_digit",
-    "normalise_digits", "normalise_text", "parse_date", "parse_email", "parse_integer", "parse_kana", "parse_phone",
-    "parse_postcode", "resolve_bound", "shift", "sniff_upload", "to_half_width_ascii", "to_wareki", "today_jst",
-    "validate_mynumber",
+    "CALENDARS", "DASHES", "ERAS", "HEAD_BYTES", "MAX_UPLOAD_BYTES", "UPLOAD_KINDS", "WESTERN", "Era",
+    "InvalidValue", "add_months", "check_upload", "check_upload_head", "content_type_for", "date_from_parts",
+    "date_to_parts", "era_of", "extension_for", "format_date", "kind_for_content_type", "lookup_postcode",
+    "mask_mynumber", "mynumber_check_digit", "normalise_digits", "normalise_text", "parse_date", "parse_email",
+    "parse_integer", "parse_kana", "parse_phone", "parse_postcode", "resolve_bound", "shift", "sniff_upload",
+    "to_half_width_ascii", "to_wareki", "today_jst", "validate_mynumber",
 ]  # fmt: skip

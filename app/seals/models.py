@@ -7,7 +7,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, CreatedAtMixin
+from app.db import Base, CreatedAtMixin, blob_reference
 
 
 class SealCertificate(CreatedAtMixin, Base):
@@ -90,7 +90,7 @@ class SealRecord(CreatedAtMixin, Base):
     prev_hash: Mapped[str] = mapped_column(sa.String(64))
     hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     #: SHA-256 of the document revision the PDF signature was applied to, and of the result.
-    signed_revision_sha256: Mapped[str] = mapped_column(sa.String(64))
-    result_revision_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    signed_revision_sha256: Mapped[str] = mapped_column(sa.String(64), info=blob_reference("documents"))
+    result_revision_sha256: Mapped[str | None] = mapped_column(sa.String(64), info=blob_reference("documents"))
 
     certificate: Mapped[SealCertificate] = relationship()

@@ -182,7 +182,7 @@ def take_special_fields(draft: Submission, fields: list[dict], form, files: Mapp
             existing = next((a for a in draft.attachments if a.field_name == spec["name"]), None)
             if upload and upload.filename:
                 try:
-                    attachment = service.store_attachment(draft, spec, upload.filename, upload.read())
+                    attachment = service.store_attachment(draft, spec, upload.filename, upload.stream)
                 except jp.InvalidValue as exc:
                     errors[spec["name"]] = str(exc.message)
                     continue

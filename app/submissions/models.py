@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import Resident
 from app.catalogue.models import FormVersion
-from app.db import Base, CreatedAtMixin, utcnow
+from app.db import Base, CreatedAtMixin, blob_reference, utcnow
 from app.submissions.states import State
 
 
@@ -92,7 +92,7 @@ class SubmissionHistory(Base):
 
 
 class Attachment(CreatedAtMixin, Base):
-    """An uploaded file; the bytes live in the instance folder under their SHA-256."""
+    """An uploaded file; the bytes live in the blob store (app/documents/blobs.py) under their SHA-256."""
 
     __tablename__ = "attachments"
 
@@ -102,6 +102,6 @@ class Attachment(CreatedAtMixin, Base):
     filename: Mapped[str] = mapped_column(sa.String(255))
     content_type: Mapped[str] = mapped_column(sa.String(100))
     size: Mapped[int]
-    sha256: Mapped[str] = mapped_column(sa.String(64))
+    sha256: Mapped[str] = mapped_column(sa.String(64), info=blob_reference("uploads"))
 
     submission: Mapped[Submission] = relationship(back_populates="attachments")

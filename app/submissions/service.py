@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from pathlib import Path
+from typing import BinaryIO
 
 import sqlalchemy as sa
 from flask import current_app
@@ -197,11 +199,17 @@ def download_name(attachment: Attachment) -> str:
     return Path(attachment.filename).stem + jp.extension_for(kind)
 
 
-def store_attachment(draft: Submission, spec: dict, filename: str, data: bytes) -> Attachment:
-    """Check the bytes (type sniffed from the content, size limit) and store them by SHA-256."""
-    kind = jp.check_upload(data, accept=spec.get("accept", jp.UPLOAD_KINDS),
-                           max_bytes=spec.get("max_bytes") or current_app.config["UPLOAD_MAX_BYTES"])
-    sha256 = blobs.put("uploads", data)
+def store_attachment(draft: Submission, spec: dict, filename: str, stream: BinaryIO) -> Attachment:
+    """Check an upload (type sniffed from its first bytes, size limit) and store it by SHA-256.
+
+    ``stream`` is seekable (Werkzeug's spooled temporary file): it is judged by its head and size, then
+    stored a chunk at a time, so a large file is never read whole into memory.
+    """
+    size = stream.seek(0, io.SEEK_END)
+    stream.seek(0)
+    kind = jp.check_upload_head(stream.read(jp.HEAD_BYTES), size, accept=spec.get("accept", jp.UPLOAD_KINDS),
+                                max_bytes=spec.get("max_bytes") or current_app.config["UPLOAD_MAX_BYTES"])
+    sha256, size = blobs.put_stream("uploads", stream)
     for old in [a for a in draft.attachments if a.field_name == spec["name"]]:
         draft.attachments.remove(old)
     # The sender's name without their extension: the one offered is the sniffed kind's (an HTML page
@@ -209,7 +217,7 @@ def store_attachment(draft: Submission, spec: dict, filename: str, data: bytes) 
     stem = Path(Path(filename or "upload").name).stem[-180:] or "upload"
     safe_name = stem + jp.extension_for(kind)
     attachment = Attachment(field_name=spec["name"], filename=safe_name, content_type=jp.content_type_for(kind),
-                            size=len(data), sha256=sha256)
+                            size=size, sha256=sha256)
     draft.attachments.append(attachment)
     db.session.flush()
     return attachment

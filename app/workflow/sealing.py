@@ -1,9 +1,11 @@
 """Applying seals in the worker: a step's seal, then the organisation seal that locks the document.
 
 Each runs in its job's one transaction: the seal record, the new document revision and the workflow's
-next move commit together (the worker commits). The PDF bytes are written (content-addressed) before
-the commit, so a crash leaves at worst an orphaned file, never a record that names missing bytes. A
-retried job finds its approval already complete and does nothing.
+next move commit together (the worker commits). The PDF bytes are stored (content-addressed) before
+the commit: in the database backend in the same transaction, in the filesystem backend as a file, so a
+crash leaves at worst an orphaned file, never a record that names missing bytes. A retried job finds
+its approval already complete and does nothing; a job whose worker died mid-seal is taken over after
+its lease and seals once.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from app.documents import service as documents
 from app.documents.jobs import queue_page_images
 from app.documents.models import Document
 from app.extensions import db
+from app.jobs.faults import fault_point
 from app.seals import records
 from app.seals import service as seals
 from app.seals.imprint import org_seal_svg
@@ -37,7 +40,8 @@ def _stamp(svg: str) -> bytes:
     """The imprint's appearance as a PDF, rendered once per worker process and imprint (name, office, date).
 
     Rendering the SVG with WeasyPrint costs more than the signature itself; the bytes depend only on the
-    SVG text (the date is in it), so a cached copy shows exactly what a fresh render would.
+    SVG text (the date is in it), so a cached copy shows exactly what a fresh render would. Each worker
+    (on any node) keeps its own: a miss only costs the render.
     """
     from app.documents.stamp import stamp_pdf  # WeasyPrint: only the worker renders
 
@@ -64,6 +68,8 @@ def _seal(submission: Submission, document: Document, field_name: str, certifica
         signed_revision_sha256=revision.sha256,
     )
     record.result_revision_sha256 = documents.add_revision(document, signed, revision_reason).sha256
+    if revision.seq == 1:  # the document's first seal
+        fault_point("mid_seal")  # TEST ONLY (app/jobs/faults.py): killed before the job commits
 
 
 def apply_step_seal(approval_id: int) -> None:

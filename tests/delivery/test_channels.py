@@ -7,6 +7,7 @@ import email
 import email.policy
 import io
 import json
+from pathlib import Path
 
 import pytest
 from PIL import Image

@@ -1,6 +1,9 @@
 """Fax through a fax server's spool folder (HylaFAX, or any that watches a folder).
 
-For each delivery two files land in ``MADOGUCHI_SPOOL_PATH`` (default ``instance/spool/``):
+For each delivery two files land in ``MADOGUCHI_SPOOL_PATH``, written by the worker that sends the
+delivery and by nothing else. Production must name the folder (the fax server's, shared with it): a
+default inside one node's instance folder would strand the faxes of that node, so without it the
+delivery goes dead, visibly. Development defaults to ``instance/spool/``. The files:
 ``<key>.tif`` (TIFF-F, MMR/G4, fine) and ``<key>.json`` (the job: number, receipt, attempt), where
 ``<key>`` is the idempotency key with ':' replaced by '_'. Each is written to a temporary file,
 fsynced and renamed, the description last, so a fax server that picks up ``.json`` files never sees a
@@ -36,6 +39,10 @@ def stem_for(idempotency_key: str) -> str:
 
 
 def prepare(outgoing: Outgoing) -> SpoolJob:
+    folder = current_app.config["MADOGUCHI_SPOOL_PATH"]
+    if not folder:
+        raise PermanentDeliveryFailure("MADOGUCHI_SPOOL_PATH is not configured: production names the fax server's"
+                                       " folder")
     number = digits(outgoing.fax_number)
     if not number:
         raise PermanentDeliveryFailure(f"destination {outgoing.destination_code} has no fax number")
@@ -53,8 +60,7 @@ def prepare(outgoing: Outgoing) -> SpoolJob:
         "compression": "g4",
         "queued_at": utcnow().isoformat(),
     }
-    return SpoolJob(Path(current_app.config["MADOGUCHI_SPOOL_PATH"]), stem_for(outgoing.idempotency_key), tiff,
-                    description)
+    return SpoolJob(Path(folder), stem_for(outgoing.idempotency_key), tiff, description)
 
 
 def send(job: SpoolJob) -> str:
