@@ -22,6 +22,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.catalogue.service import published_forms
+from app.accounts.models import Staff
 from app.delivery.models import Destination
 from app.documents.models import Document
 from app.submissions import service as submissions
@@ -133,6 +134,7 @@ def _values(app, db, cases) -> dict[str, list]:
         "slug": [form.slug for form in published_forms()],
         "code": codes + ["0000-0000-0000-0000"],
         "destination_id": list(db.session.scalars(sa.select(Destination.id))),
+        "staff_id": list(db.session.scalars(sa.select(Staff.id))),
         "token": ["not-a-real-token"],
         "kind": ["sign-up", "reset"],
     }

@@ -32,6 +32,10 @@ ACCESS = {
     "verify.crl": "anyone",
     "verify.root_crl": "anyone",
     "verify.root_pem": "anyone",
+    "verify.page_image": "anyone",
+    "about.contact": "anyone",
+    "about.privacy": "anyone",
+    "about.accessibility": "anyone",
     "submissions.form_start": "anyone",
     "accounts.sign_up": "anyone",
     "accounts.sign_in": "anyone",
@@ -94,7 +98,7 @@ ACCESS = {
 
 VALUES = {"submission_id": 999999, "attachment_id": 1, "staff_id": 999999, "destination_id": 999999,
           "delivery_id": 999999, "token": "x", "code": "ABCD-EFGH-JKMN-PQRS", "slug": "juminhyo",
-          "page_id": "x", "kind": "receipt", "name": "x", "filename": "x.css", "state": "on"}
+          "page_id": "x", "kind": "receipt", "name": "x", "filename": "x.css", "state": "on", "number": 1}
 VALUES_BY_ENDPOINT = {"accounts.check_email": {"kind": "reset"}}
 
 
