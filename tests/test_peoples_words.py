@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from app.catalogue.service import published_forms
 from app.accounts.models import Staff
+from app.catalogue.service import published_forms
 from app.delivery.models import Destination
 from app.documents.models import Document
 from app.submissions import service as submissions

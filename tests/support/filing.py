@@ -13,6 +13,7 @@ import re
 from app import jp
 from app.catalogue.definition import is_shown
 from app.demo.answers import demo_value
+from app.submissions.receivers import CONSENT_FIELD
 from tests.support.http import csrf_token
 
 TINY_PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
@@ -90,8 +91,9 @@ def fill_pages(client, location: str, definition: dict, overrides: dict | None =
     return location
 
 
-def file_form(client, definition: dict, overrides: dict | None = None) -> str:
-    """Start, fill every page, check and submit; return the receipt number shown to the resident."""
+def file_form(client, definition: dict, overrides: dict | None = None, consents: tuple[str, ...] = ()) -> str:
+    """Start, fill every page, check and submit (ticking the consent to each external destination in
+    ``consents``); return the receipt number shown to the resident."""
     overrides = overrides or {}
     slug = definition["slug"]
     start_page = client.get(f"/forms/{slug}")
@@ -101,7 +103,8 @@ def file_form(client, definition: dict, overrides: dict | None = None) -> str:
     check = client.get(fill_pages(client, response.headers["Location"], definition, overrides))
     assert check.status_code == 200
     submit_url = re.search(r'action="(/drafts/\d+/submit)"', check.get_data(as_text=True)).group(1)
-    response = client.post(submit_url, data={"csrf_token": csrf_token(check), "declaration": "y"})
+    response = client.post(submit_url, data={"csrf_token": csrf_token(check), "declaration": "y",
+                                             CONSENT_FIELD: list(consents)})
     assert response.status_code == 302
     confirmation = client.get(response.headers["Location"])
     match = re.search(r'id="receipt-number">([^<]+)<', confirmation.get_data(as_text=True))

@@ -12,6 +12,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import weakref
 from pathlib import Path
 
 import pytest
@@ -120,6 +121,8 @@ def app(tmp_path_factory, database_url):
     instance = tmp_path_factory.mktemp("instance")
     application = create_app(app_config(instance, database_url))
     application.test_client_class = FreshContextClient
+    _SESSION_LIMITER_STORAGE[:] = [limiter._storage, limiter._limiter]  # noqa: SLF001 (see _limiter_storage_kept)
+    _SESSION_APPS.add(application)
     with application.app_context():
         upgrade()
     yield application
@@ -127,17 +130,37 @@ def app(tmp_path_factory, database_url):
         _db.engine.dispose()
 
 
+#: The session app's rate-limit storage, set when that app is created.
+_SESSION_LIMITER_STORAGE: list = []
+#: Apps whose database engines live for the whole session.
+_SESSION_APPS: weakref.WeakSet = weakref.WeakSet()
+
+
+@pytest.fixture(autouse=True)
+def _other_apps_engines_disposed():
+    """A test's own ``create_app`` (another configuration, a throw-away database) opens an engine of its
+    own. Close its connections when the test ends: left to the garbage collector, PostgreSQL connections
+    warn (ResourceWarning) in whatever later test happens to be running, and fail it."""
+    yield
+    for other in list(_db._app_engines.keys()):  # noqa: SLF001 (Flask-SQLAlchemy's engines per app)
+        if other not in _SESSION_APPS:
+            for engine in _db._app_engines[other].values():  # noqa: SLF001
+                engine.dispose()
+
+
 @pytest.fixture(autouse=True)
 def _limiter_storage_kept():
     """Flask-Limiter keeps one storage per extension, not per app: every ``create_app`` (a test's own
-    app under a production configuration, the migration tests' throw-away database) points the shared
-    ``limiter`` at that app's counters. Put back the session app's storage after such a test and close
-    the other's connections, or later tests count in (or fail to reach) a dropped database.
+    app under a production configuration, the migration tests' throw-away database, a module's
+    deployment of several nodes) points the shared ``limiter`` at that app's counters. Put back the
+    session app's storage after such a test and close the other's connections, or later tests count in
+    (or fail to reach) a dropped database. The session app's, not the one found at the test's start: a
+    module-scoped fixture has replaced it before the test begins.
     """
-    kept = (limiter._storage, limiter._limiter)  # noqa: SLF001 (no public way to restore them)
     yield
-    if kept[0] is None or limiter._storage is kept[0]:
+    if not _SESSION_LIMITER_STORAGE or limiter._storage is _SESSION_LIMITER_STORAGE[0]:  # noqa: SLF001
         return
+    kept = tuple(_SESSION_LIMITER_STORAGE)
     replaced = limiter._storage
     limiter._storage, limiter._limiter = kept
     engine = getattr(replaced, "_engine", None)
