@@ -12,13 +12,14 @@ from __future__ import annotations
 import io
 import struct
 
-# bandit B404: poppler's pdftoppm and pdfinfo, argument lists only (below)
+# bandit B404: poppler's pdfinfo, an argument list only (below)
 import subprocess  # nosec B404
 import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 
 from PIL import Image, TiffImagePlugin
+
+from app.documents.rasterise import pdftoppm_pages
 
 #: The ITU-T T.4 scan line: 1728 picture elements over 215 mm.
 FAX_WIDTH = 1728
@@ -32,7 +33,6 @@ COMPRESSIONS = {"g3": ("group3", 3), "g4": ("group4", 4)}
 #: Measured with tesseract on every demo form (tests/documents/test_fax_legibility.py): fine passes
 #: at 180–192 and fails at ≤ 176 or ≥ 200; 186 is the middle of that range.
 THRESHOLDS = {"fine": 186, "standard": 128}
-PDFTOPPM_TIMEOUT = 120
 
 # TIFF tags written (baseline and Class F, RFC 2306)
 NEW_SUBFILE_TYPE, PHOTOMETRIC, FILL_ORDER, ROWS_PER_STRIP = 254, 262, 266, 278
@@ -79,26 +79,8 @@ def rasterise(pdf: bytes, *, resolution: str = "fine") -> list[Image.Image]:
     a standard page is half as tall in pixels (see ``as_printed``).
     """
     ry = y_dpi(resolution)
-    with tempfile.TemporaryDirectory(prefix="madoguchi-fax-") as temp:
-        source = Path(temp) / "in.pdf"
-        source.write_bytes(pdf)
-        try:
-            # bandit B603, B607: fixed program from PATH, argument list, our own temp files
-            subprocess.run(  # nosec B603 B607
-                ["pdftoppm", "-gray", "-rx", str(X_DPI), "-ry", str(ry), "-thinlinemode", "solid",
-                 str(source), str(Path(temp) / "p")],
-                check=True, capture_output=True, timeout=PDFTOPPM_TIMEOUT,
-            )
-        except FileNotFoundError:
-            raise FaxError("pdftoppm (poppler-utils) is not installed") from None
-        except subprocess.CalledProcessError as exc:
-            raise FaxError(f"pdftoppm failed: {exc.stderr.decode(errors='replace').strip()[:300]}") from None
-        except subprocess.TimeoutExpired:
-            raise FaxError("pdftoppm timed out") from None
-        # p-1.pgm, p-2.pgm … zero-padded to the page count's width: a plain sort keeps page order
-        files = sorted(Path(temp).glob("p-*.pgm"))
-        if not files:
-            raise FaxError("pdftoppm produced no page")
+    with pdftoppm_pages(pdf, ["-gray", "-rx", str(X_DPI), "-ry", str(ry), "-thinlinemode", "solid"], "pgm",
+                        FaxError, prefix="madoguchi-fax-") as files:
         pages = []
         for path in files:
             with Image.open(path) as grey:
